@@ -1,0 +1,6 @@
+// Imports the command groups that register through addCommands() (connectors, sync,
+// admin). Kept separate so adding a group never touches main.ts.
+import { addCommands } from '../registry.ts';
+import { registerAdminCommands } from './admin.ts';
+
+addCommands(registerAdminCommands);

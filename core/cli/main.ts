@@ -1,0 +1,57 @@
+// The operator CLI (`npx pivotal …`), as promised in CONTRACT.md. Each command group
+// registers itself; this file owns parsing, error rendering and exit codes.
+import { Command, CommanderError } from 'commander';
+import { registerWorkspaceCommands } from './commands/workspace.ts';
+import { registerSlackCommands } from './commands/slack.ts';
+import { registerCustomerCommands } from './commands/customers.ts';
+import { CliExit, errorLine, exitCodeFor } from './output.ts';
+import { closeDatabase } from './runtime.ts';
+import { extraRegistrations } from './registry.ts';
+import './commands/extra.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('pivotal')
+    .description('Pivotal operator CLI')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      // Commander's own errors (unknown option, missing argument) become one line.
+      outputError: (str, write) => write(`${str.trim().split('\n')[0]}\n`),
+    });
+  registerWorkspaceCommands(program);
+  registerSlackCommands(program);
+  registerCustomerCommands(program);
+  for (const extra of extraRegistrations) extra(program);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  // Every sub-command exits through exitOverride too.
+  const applyOverride = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n')[0]}\n`) });
+    cmd.commands.forEach(applyOverride);
+  };
+  applyOverride(program);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CliExit) return e.exitCode;
+    process.stderr.write(`${errorLine(e)}\n`);
+    return exitCodeFor(e);
+  } finally {
+    await closeDatabase().catch(() => {});
+  }
+}
+
+if (process.env.PIVOTAL_CLI === '1' && !process.env.VITEST) {
+  const code = await runCli(process.argv.slice(2));
+  process.exit(code);
+}

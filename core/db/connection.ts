@@ -1,0 +1,66 @@
+// One shared mongoose connection per process. Roles, the CLI and tests all go through
+// connectDatabase(), which also starts (or shares) the embedded FerretDB when no
+// MONGODB_URI is set.
+import mongoose from 'mongoose';
+import { env } from '../env.ts';
+import { log } from '../log.ts';
+import { startLocalDatabase, type RunningDatabase } from './ferretdb.ts';
+
+mongoose.set('strictQuery', true);
+
+export interface DatabaseHandle {
+  uri: string;
+  local?: RunningDatabase;
+  close(): Promise<void>;
+}
+
+/** Connects mongoose to uri (no engine management). */
+export async function connectMongoose(uri: string): Promise<void> {
+  if (mongoose.connection.readyState === 1) return;
+  await mongoose.connect(uri, {
+    serverSelectionTimeoutMS: 10_000,
+    maxPoolSize: 20,
+    // FerretDB v1 has no sessions/transactions; retryable writes need sessions.
+    retryWrites: false,
+    autoIndex: true,
+  });
+}
+
+/** The database for this process: MONGODB_URI, else the embedded local engine. */
+export async function connectDatabase(opts: { say?: (line: string) => void } = {}): Promise<DatabaseHandle> {
+  const e = env();
+  let local: RunningDatabase | undefined;
+  let uri = e.MONGODB_URI;
+  if (!uri) {
+    local = await startLocalDatabase({ port: e.PIVOTAL_DB_PORT, say: opts.say });
+    uri = local.uri;
+    log.info({ port: local.port, owned: local.owned }, 'using the embedded local database (FerretDB)');
+  }
+  await connectMongoose(uri);
+  await syncIndexes();
+  return {
+    uri,
+    local,
+    close: async () => {
+      await mongoose.disconnect();
+      await local?.stop();
+    },
+  };
+}
+
+/** Builds every model's indexes (unique constraints are part of the data design). */
+export async function syncIndexes(): Promise<void> {
+  await import('../models/index.ts');
+  await Promise.all(Object.values(mongoose.models).map((m) => m.init()));
+}
+
+/** Readiness: the database answers a ping. */
+export async function databaseReady(): Promise<boolean> {
+  try {
+    if (mongoose.connection.readyState !== 1 || !mongoose.connection.db) return false;
+    await mongoose.connection.db.admin().ping();
+    return true;
+  } catch {
+    return false;
+  }
+}

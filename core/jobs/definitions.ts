@@ -1,0 +1,17 @@
+// Every job Pivotal runs, imported by the worker role so defineJob() calls register,
+// and the schedules that must always exist.
+import { defineJob, scheduleRepeating } from './agenda.ts';
+import { SyncRun } from '../models/sync.ts';
+import { InboundEvent } from '../models/events.ts';
+
+// Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days.
+// A job rather than a TTL index, which FerretDB v1 does not implement.
+defineJob('maintenance.cleanup', async () => {
+  const now = new Date();
+  await SyncRun.deleteMany({ expires_at: { $lt: now } });
+  await InboundEvent.deleteMany({ status: 'processed', createdAt: { $lt: new Date(now.getTime() - 30 * 86_400_000) } });
+});
+
+export async function scheduleRecurringJobs(): Promise<void> {
+  await scheduleRepeating('maintenance.cleanup', '1 hour', { kind: 'cleanup' }, { unique: { name: 'maintenance.cleanup' } });
+}

@@ -1,0 +1,90 @@
+// Customer: the record a CSM looks up. Synced fields come from the customer source,
+// billing fields from Stripe, health from the nightly score. display_id is numeric,
+// stable and unique per workspace (allocated atomically through Counter).
+import { Schema } from 'mongoose';
+import { defineModel } from './define.ts';
+
+export const CUSTOMER_STATUSES = ['active', 'at_risk', 'churned', 'archived'] as const;
+export type CustomerStatus = (typeof CUSTOMER_STATUSES)[number];
+export const PAYMENT_STATUSES = ['paid', 'past_due', 'failing', 'none'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+const billingSchema = new Schema(
+  {
+    mrr: { type: Number, default: null }, // USD cents per month
+    plan: { type: String, default: null },
+    payment_status: { type: String, enum: PAYMENT_STATUSES, default: 'none' },
+    billing_started_at: { type: Date, default: null },
+    stripe_customer_id: { type: String, default: null },
+    stripe_customer_ids: { type: [String], default: () => [] },
+    stripe_livemode: { type: Boolean, default: null },
+    stripe_connection_id: { type: Schema.Types.ObjectId, default: null },
+    synced_at: { type: Date, default: null },
+  },
+  { _id: false },
+);
+
+const healthSchema = new Schema(
+  {
+    score: { type: Number, default: null },
+    bucket: { type: String, enum: ['healthy', 'watch', 'at_risk', null], default: null },
+    breakdown: { type: Schema.Types.Mixed, default: () => [] },
+    computed_at: { type: Date, default: null },
+  },
+  { _id: false },
+);
+
+const sourceRefSchema = new Schema(
+  {
+    connection_id: { type: Schema.Types.ObjectId, required: true },
+    provider: { type: String, required: true },
+    object_type: { type: String, required: true },
+    external_id: { type: String, required: true },
+    url: { type: String, default: null },
+  },
+  { _id: false },
+);
+
+const customerSchema = new Schema(
+  {
+    workspace_id: { type: Schema.Types.ObjectId, required: true, index: true },
+    display_id: { type: Number, required: true },
+    name: { type: String, required: true, trim: true },
+    /** lowercased name for exact and prefix lookups */
+    name_lower: { type: String, required: true },
+    /** lowercased trigrams of name and domain for typo-tolerant lookups */
+    search_grams: { type: [String], default: () => [] },
+    domain: { type: String, default: null },
+    owner_member_id: { type: Schema.Types.ObjectId, default: null },
+    owner_email: { type: String, default: null },
+    plan: { type: String, default: null },
+    status: { type: String, enum: CUSTOMER_STATUSES, default: 'active' },
+    status_changed_at: { type: Date, default: null },
+    status_reason: { type: String, default: null },
+    win_back_at: { type: Date, default: null },
+    billing: { type: billingSchema, default: () => ({}) },
+    health: { type: healthSchema, default: () => ({}) },
+    arr: { type: Number, default: null },
+    industry: { type: String, default: null },
+    employee_count: { type: Number, default: null },
+    source_created_at: { type: Date, default: null },
+    last_activity_at: { type: Date, default: null },
+    custom_fields: { type: Schema.Types.Mixed, default: () => ({}) },
+    tags: { type: [String], default: () => [] },
+    slack_channel_id: { type: String, default: null },
+    sources: { type: [sourceRefSchema], default: () => [] },
+    last_synced_at: { type: Date, default: null },
+    archived_at: { type: Date, default: null },
+    archived_reason: { type: String, default: null },
+  },
+  { timestamps: true, minimize: false },
+);
+
+customerSchema.index({ workspace_id: 1, display_id: 1 }, { unique: true });
+customerSchema.index({ workspace_id: 1, name_lower: 1 });
+customerSchema.index({ workspace_id: 1, domain: 1 });
+customerSchema.index({ workspace_id: 1, status: 1 });
+customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
+customerSchema.index({ workspace_id: 1, 'billing.stripe_customer_id': 1 });
+
+export const Customer = defineModel('Customer', customerSchema, 'customers');

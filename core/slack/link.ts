@@ -1,0 +1,39 @@
+// Linking a Slack team to a workspace without the OAuth install (single-workspace token
+// mode and the operator CLI). One Slack team maps to exactly one workspace.
+import { z } from 'zod';
+import { SlackInstallation } from '../models/slack.ts';
+import { Workspace } from '../models/workspace.ts';
+import { encryptSecret } from '../crypto.ts';
+import { AppError } from '../errors.ts';
+import { getWorkspace } from '../workspaces/workspaces.ts';
+
+export const slackTeamId = z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'team id looks like T0123ABCD');
+export const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'channel id looks like C0123ABCD');
+export const slackBotToken = z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'bot token starts with xoxb-');
+
+export async function linkSlackTeam(input: { workspaceId: string; teamId: string; botToken: string; defaultChannelId?: string; source?: 'cli' | 'env' | 'oauth' }) {
+  const team = slackTeamId.safeParse(input.teamId);
+  if (!team.success) throw new AppError('bad_input', `--team: ${team.error.issues[0]!.message}`);
+  const token = slackBotToken.safeParse(input.botToken);
+  if (!token.success) throw new AppError('bad_input', `--bot-token: ${token.error.issues[0]!.message}`);
+  if (input.defaultChannelId !== undefined) {
+    const ch = slackChannelId.safeParse(input.defaultChannelId);
+    if (!ch.success) throw new AppError('bad_input', `--default-channel: ${ch.error.issues[0]!.message}`);
+  }
+  const ws = await getWorkspace(input.workspaceId);
+  const existing = await SlackInstallation.findOne({ team_id: input.teamId }).lean();
+  if (existing && String(existing.workspace_id) !== String(ws._id)) {
+    throw new AppError('conflict', `Slack team ${input.teamId} is already linked to another workspace (${String(existing.workspace_id)}); a team maps to exactly one workspace`);
+  }
+  const install = await SlackInstallation.findOneAndUpdate(
+    { team_id: input.teamId },
+    {
+      $set: { workspace_id: ws._id, bot_token: encryptSecret(input.botToken), source: input.source ?? 'cli', status: 'ok', status_reason: null },
+    },
+    { upsert: true, returnDocument: 'after' },
+  );
+  const update: Record<string, unknown> = { slack_team_id: input.teamId };
+  if (input.defaultChannelId) update['settings.alerts.default_channel_id'] = input.defaultChannelId;
+  await Workspace.updateOne({ _id: ws._id }, { $set: update });
+  return { workspaceId: String(ws._id), teamId: input.teamId, defaultChannelId: input.defaultChannelId ?? ws.settings?.alerts?.default_channel_id ?? null, installationId: String(install!._id) };
+}

@@ -1,0 +1,19 @@
+// What Remix loaders and actions receive as context.pivotal: the core services they may
+// call. Routes import types only, so core is loaded once per process.
+import { env } from '../core/env.ts';
+import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
+import { getWorkspace } from '../core/workspaces/workspaces.ts';
+
+export function portalContext() {
+  const e = env();
+  return {
+    appUrl: e.APP_URL,
+    sessionSecret: e.SESSION_SECRET,
+    secureCookies: e.APP_URL.startsWith('https://'),
+    consumeLoginToken,
+    memberOf,
+    workspaceName: async (id: string) => (await getWorkspace(id)).name,
+  };
+}
+
+export type PortalContext = ReturnType<typeof portalContext>;

@@ -1,0 +1,62 @@
+// The portal process: probes, provider webhooks and OAuth callbacks (express), then the
+// Remix app for everything else. Remix routes reach core through the load context.
+import http from 'node:http';
+import fs from 'node:fs';
+import express from 'express';
+import { createRequestHandler } from '@remix-run/express';
+import type { ServerBuild } from '@remix-run/node';
+import { handleProbe } from '../core/http/probes.ts';
+import { portalAssetsDir, portalBuildPath } from '../core/paths.ts';
+import { env } from '../core/env.ts';
+import { log } from '../core/log.ts';
+import { AppError } from '../core/errors.ts';
+import { portalRouters } from './http/index.ts';
+import { portalContext } from './context.server.ts';
+
+export interface PortalServer {
+  url: string;
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+export async function startPortal(opts: { port: number; host?: string }): Promise<PortalServer> {
+  if (!fs.existsSync(portalBuildPath)) throw new AppError('config', 'The portal is not built: run `npm run setup` (or `npm run build`) first');
+  const build = (await import(portalBuildPath)) as ServerBuild;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use(async (req, res, next) => {
+    try {
+      if (!(await handleProbe(req, res, 'portal'))) next();
+    } catch (e) {
+      next(e);
+    }
+  });
+  for (const router of portalRouters) app.use(router);
+  app.use('/build', express.static(portalAssetsDir, { immutable: true, maxAge: '1y' }));
+  app.use(express.static('public', { maxAge: '1h' }));
+  app.all('*', createRequestHandler({ build, mode: env().NODE_ENV === 'production' ? 'production' : 'development', getLoadContext: () => ({ pivotal: portalContext() }) }));
+  // Errors never leak internals (or secrets) to the browser.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    log.error({ err }, 'portal request failed');
+    if (res.headersSent) return;
+    res.status(500).type('text/plain').send('Something went wrong on our side. It has been logged.');
+  });
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new AppError('config', `Port ${opts.port} is already in use: set PORT to a free port`) : e),
+    );
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://localhost:${port}`,
+    server,
+    stop: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

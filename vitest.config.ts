@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// One FerretDB per test run (globalSetup); every test file gets its own database
+// through test/helpers/db.ts. Files run in parallel forks; 2 cores here, so keep it modest.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'core/**/*.test.ts', 'bot/**/*.test.ts', 'portal/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    pool: 'forks',
+    maxWorkers: 3,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 20_000,
+  },
+});
