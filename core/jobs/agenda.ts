@@ -8,6 +8,7 @@ import { Agenda, type Job } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { log } from '../log.ts';
 import { AppError } from '../errors.ts';
+import { installClaimLocking } from './claim-lock.ts';
 
 export const JOBS_COLLECTION = 'agenda_jobs';
 
@@ -43,9 +44,11 @@ function db() {
 }
 
 function newAgenda(opts: { name: string; processEveryMs: number; maxConcurrency: number; defaultLockLifetimeMs: number }): Agenda {
+  const backend = new MongoBackend({ mongo: db() as any, collection: JOBS_COLLECTION });
+  installClaimLocking(backend.repository, db());
   const agenda = new Agenda({
     name: opts.name,
-    backend: new MongoBackend({ mongo: db() as any, collection: JOBS_COLLECTION }),
+    backend,
     processEvery: opts.processEveryMs,
     maxConcurrency: opts.maxConcurrency,
     defaultConcurrency: 2,

@@ -2,7 +2,9 @@
 // and the schedules that must always exist.
 import { defineJob, scheduleRepeating } from './agenda.ts';
 import { SyncRun } from '../models/sync.ts';
+import mongoose from 'mongoose';
 import { InboundEvent } from '../models/events.ts';
+import { pruneClaims } from './claim-lock.ts';
 
 // Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days.
 // A job rather than a TTL index, which FerretDB v1 does not implement.
@@ -10,6 +12,7 @@ defineJob('maintenance.cleanup', async () => {
   const now = new Date();
   await SyncRun.deleteMany({ expires_at: { $lt: now } });
   await InboundEvent.deleteMany({ status: 'processed', createdAt: { $lt: new Date(now.getTime() - 30 * 86_400_000) } });
+  if (mongoose.connection.db) await pruneClaims(mongoose.connection.db);
 });
 
 export async function scheduleRecurringJobs(): Promise<void> {

@@ -1,0 +1,71 @@
+// Agenda on the real engine, with real worker processes: many workers run each job
+// once, and a worker killed mid-job leaves the job for another once its lock expires.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/db.ts';
+import { enqueue } from '../../core/jobs/agenda.ts';
+import { repoRoot } from '../../core/paths.ts';
+
+const db = useTestDatabase('jobs');
+const children: ChildProcess[] = [];
+
+function startWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'test/fixtures/worker-child.ts')], {
+    env: { ...process.env, MONGODB_URI: db.uri, LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+  });
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const runs = () => mongoose.connection.db!.collection('job_runs');
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+describe('job processing', () => {
+  it('runs every job exactly once with two workers sharing the database', async () => {
+    await Promise.all([startWorker(), startWorker()]);
+    const keys = Array.from({ length: 40 }, (_, i) => `once-${i}`);
+    for (const key of keys) await enqueue('test.record', { key });
+    await waitFor(async () => (await runs().countDocuments({ key: /^once-/ })) >= keys.length, 30_000);
+    // give a duplicate run the chance to show up before counting
+    await new Promise((r) => setTimeout(r, 1500));
+    const rows = await runs().find({ key: /^once-/ }).toArray();
+    const perKey = new Map<string, number>();
+    for (const r of rows) perKey.set(r.key, (perKey.get(r.key) ?? 0) + 1);
+    const dups = rows.filter((r) => perKey.get(r.key)! > 1);
+    if (dups.length) console.log(dups, await mongoose.connection.db!.collection('agenda_job_claims').find({ job_id: { $in: dups.map((d) => new mongoose.Types.ObjectId(d.job)) } }).toArray());
+    expect(rows.length).toBe(keys.length);
+    expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('hands a job whose worker was SIGKILLed mid-run to another worker after the lock expires', async () => {
+    const first = await startWorker({ LOCK_LIFETIME_MS: '2000' });
+    await enqueue('test.hang', { key: 'hang-1' });
+    const started = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(first.pid) }), 15_000);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const second = await startWorker({ LOCK_LIFETIME_MS: '2000' });
+    const retaken = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(second.pid) }), 20_000);
+    expect(retaken.at.getTime() - started.at.getTime()).toBeGreaterThanOrEqual(2000);
+    // and it was taken over exactly once
+    expect(await runs().countDocuments({ key: 'hang-1' })).toBe(2);
+  });
+});
