@@ -51,7 +51,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-if (process.env.PIVOTAL_CLI === '1' && !process.env.VITEST) {
+if (process.env.PIVOTAL_CLI === '1') {
   const code = await runCli(process.argv.slice(2));
   process.exit(code);
 }

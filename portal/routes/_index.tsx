@@ -29,7 +29,7 @@ export default function Index() {
         {member ? (
           <section className="card">
             <h1>{member.workspace}</h1>
-            <p>You are signed in as {member.email} ({member.role}).</p>
+            <p>{`You are signed in as ${member.email} (${member.role}).`}</p>
           </section>
         ) : (
           <section className="card">

@@ -2,5 +2,7 @@
 // admin). Kept separate so adding a group never touches main.ts.
 import { addCommands } from '../registry.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerSyncCommands } from './sync.ts';
 
 addCommands(registerAdminCommands);
+addCommands(registerSyncCommands);

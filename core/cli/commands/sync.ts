@@ -1,0 +1,68 @@
+// `pivotal sync validate|preview|full|incremental|status|errors` (CONTRACT.md).
+import type { Command } from 'commander';
+import { queueSync, runSync, RUN_KINDS, type RunKind } from '../../sync/engine.ts';
+import { connectionStatus, getConnection } from '../../sync/connections.ts';
+import { openSyncErrors, syncErrorRows, SYNC_ERROR_CSV_COLUMNS, COUNT_KEYS } from '../../sync/runs.ts';
+import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
+import { CliExit, printCsv, printJson, printLine, printTable } from '../output.ts';
+import { registerConnectHubspot } from './connect-hubspot.ts';
+
+export function registerSyncCommands(program: Command): void {
+  registerConnectHubspot(program);
+  const sync = program.command('sync').description('sync a connected source');
+
+  for (const kind of RUN_KINDS.filter((k) => k !== 'reconcile').concat('reconcile') as RunKind[]) {
+    jsonOption(
+      sync
+        .command(kind)
+        .description(`${kind} sync (queued for the worker; --wait runs it here and prints the summary)`)
+        .option('--connection <id>', 'connection id')
+        .option('--wait', 'block until done and print the run summary'),
+    ).action(async (opts: { connection?: string; wait?: boolean; json?: boolean }) => {
+      const connectionId = requireOption(opts.connection, '--connection');
+      await useDatabase();
+      await getConnection(connectionId);
+      if (!opts.wait) {
+        const jobId = await queueSync(connectionId, kind, 'cli');
+        if (opts.json) return printJson({ queued: true, job_id: jobId, connection_id: connectionId, kind });
+        return printLine(`queued ${kind} sync (job ${jobId})`);
+      }
+      const summary = await runSync({ connectionId, kind, trigger: 'cli' });
+      if (opts.json) printJson(summary);
+      else {
+        printLine(`${kind} sync ${summary.status}${summary.message ? `: ${summary.message}` : ''}`);
+        printLine(COUNT_KEYS.map((k) => `${k} ${summary.counts[k]}`).join(', '));
+        if (kind === 'validate' && summary.problems?.length) printLine(`${summary.problems.length} problem records (see --json)`);
+      }
+      if (summary.status === 'failed') throw new CliExit(1);
+    });
+  }
+
+  jsonOption(sync.command('status').description('connection state, last syncs, running job progress').option('--connection <id>', 'connection id')).action(
+    async (opts: { connection?: string; json?: boolean }) => {
+      const connectionId = requireOption(opts.connection, '--connection');
+      await useDatabase();
+      const s = await connectionStatus(connectionId);
+      if (opts.json) return printJson(s);
+      printLine(`${s.provider} (${s.role}): ${s.state}${s.state_reason ? ` (${s.state_reason})` : ''}`);
+      printLine(`  last full sync         ${s.last_full_sync_at?.toISOString() ?? 'never'}`);
+      printLine(`  last incremental update ${s.last_incremental_at?.toISOString() ?? 'never'}`);
+      if (s.running) printLine(`  running: ${s.running.kind} ${s.running.progress?.done ?? 0}/${s.running.progress?.total ?? '?'}`);
+      for (const w of s.warnings) printLine(`  warning: ${w}`);
+    },
+  );
+
+  jsonOption(
+    sync.command('errors').description('open (not ignored) sync errors').option('--connection <id>', 'connection id').option('--format <format>', 'table | csv | json', 'table'),
+  ).action(async (opts: { connection?: string; format: string; json?: boolean }) => {
+    const connectionId = requireOption(opts.connection, '--connection');
+    const format = oneOf(opts.format, ['table', 'csv', 'json'] as const, '--format')!;
+    await useDatabase();
+    const conn = await getConnection(connectionId);
+    const rows = syncErrorRows(await openSyncErrors(conn._id));
+    if (opts.json || format === 'json') return printJson(rows);
+    if (format === 'csv') return printCsv(rows, SYNC_ERROR_CSV_COLUMNS);
+    if (rows.length === 0) return printLine('No open sync errors.');
+    printTable(rows, ['object_type', 'record_id', 'code', 'message', 'attempts']);
+  });
+}
