@@ -4,7 +4,10 @@ import type { LinksFunction, MetaFunction } from '@remix-run/node';
 import stylesHref from './styles.css';
 
 export const meta: MetaFunction = () => [{ title: 'Pivotal' }, { name: 'viewport', content: 'width=device-width, initial-scale=1' }];
-export const links: LinksFunction = () => [{ rel: 'stylesheet', href: stylesHref }];
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: stylesHref },
+  { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
+];
 
 export default function App() {
   return (

@@ -6,7 +6,8 @@ import express from 'express';
 import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import { handleProbe } from '../core/http/probes.ts';
-import { portalAssetsDir, portalBuildPath } from '../core/paths.ts';
+import { portalAssetsDir, portalBuildPath, repoRoot } from '../core/paths.ts';
+import path from 'node:path';
 import { env } from '../core/env.ts';
 import { log } from '../core/log.ts';
 import { AppError } from '../core/errors.ts';
@@ -34,7 +35,8 @@ export async function startPortal(opts: { port: number; host?: string }): Promis
   });
   for (const router of portalRouters) app.use(router);
   app.use('/build', express.static(portalAssetsDir, { immutable: true, maxAge: '1y' }));
-  app.use(express.static('public', { maxAge: '1h' }));
+  app.use(express.static(path.join(repoRoot, 'public'), { maxAge: '1h' }));
+  app.get('/favicon.ico', (_req, res) => res.redirect(301, '/favicon.svg'));
   app.all('*', createRequestHandler({ build, mode: env().NODE_ENV === 'production' ? 'production' : 'development', getLoadContext: () => ({ pivotal: portalContext() }) }));
   // Errors never leak internals (or secrets) to the browser.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
