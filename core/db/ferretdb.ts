@@ -32,14 +32,16 @@ export function binaryIsCurrent(bin = ferretdbBinary): boolean {
  * build/version/version.txt and the binary panics at start without it, so the module
  * is downloaded through the proxy, copied, given that file, and built.
  */
-export function ensureFerretdbBinary(say: Say = () => {}): string {
-  if (binaryIsCurrent()) return ferretdbBinary;
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+export function ensureFerretdbBinary(say: Say = () => {}, opts: { bin?: string; goCommand?: string } = {}): string {
+  const target = opts.bin ?? ferretdbBinary;
+  const goCmd = opts.goCommand ?? 'go';
+  if (binaryIsCurrent(target)) return target;
+  const go = spawnSync(goCmd, ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) {
     throw new AppError('config', 'Go toolchain not found: install Go 1.24 or newer (the local database is built from source), or set MONGODB_URI to an existing MongoDB');
   }
   say(`Building FerretDB ${FERRETDB_VERSION} with ${go.stdout.trim()} (first run only, about a minute)…`);
-  const dl = spawnSync('go', ['mod', 'download', '-json', `${MODULE}@${FERRETDB_VERSION}`], { encoding: 'utf8', env: goEnv(), cwd: os.tmpdir() });
+  const dl = spawnSync(goCmd, ['mod', 'download', '-json', `${MODULE}@${FERRETDB_VERSION}`], { encoding: 'utf8', env: goEnv(), cwd: os.tmpdir() });
   if (dl.status !== 0) throw new AppError('unavailable', `Could not download ${MODULE}@${FERRETDB_VERSION}: ${(dl.stderr || dl.stdout).trim().split('\n').pop()}`);
   const moduleDir = (JSON.parse(dl.stdout) as { Dir?: string }).Dir;
   if (!moduleDir) throw new AppError('unavailable', 'go mod download did not report a module directory');
@@ -48,17 +50,17 @@ export function ensureFerretdbBinary(say: Say = () => {}): string {
     fs.cpSync(moduleDir, work, { recursive: true });
     spawnSync('chmod', ['-R', 'u+w', work]);
     fs.writeFileSync(path.join(work, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
-    fs.mkdirSync(path.dirname(ferretdbBinary), { recursive: true });
-    const tmpBin = `${ferretdbBinary}.tmp-${process.pid}`;
-    const build = spawnSync('go', ['build', '-trimpath', '-o', tmpBin, './cmd/ferretdb'], { cwd: work, env: goEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmpBin = `${target}.tmp-${process.pid}`;
+    const build = spawnSync(goCmd, ['build', '-trimpath', '-o', tmpBin, './cmd/ferretdb'], { cwd: work, env: goEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (build.status !== 0) throw new AppError('unavailable', `FerretDB build failed: ${(build.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
-    fs.renameSync(tmpBin, ferretdbBinary);
+    fs.renameSync(tmpBin, target);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  if (!binaryIsCurrent()) throw new AppError('unavailable', 'FerretDB was built but does not report the expected version');
-  say(`FerretDB ${FERRETDB_VERSION} built into ${path.relative(process.cwd(), ferretdbBinary)}`);
-  return ferretdbBinary;
+  if (!binaryIsCurrent(target)) throw new AppError('unavailable', 'FerretDB was built but does not report the expected version');
+  say(`FerretDB ${FERRETDB_VERSION} built into ${path.relative(process.cwd(), target)}`);
+  return target;
 }
 
 export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 300): Promise<boolean> {
