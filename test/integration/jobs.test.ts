@@ -64,7 +64,7 @@ describe('job processing', () => {
     await new Promise((r) => first.once('exit', r));
     const second = await startWorker({ LOCK_LIFETIME_MS: '2000' });
     const retaken = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(second.pid) }), 20_000);
-    expect(retaken.at.getTime() - started.at.getTime()).toBeGreaterThanOrEqual(2000);
+    expect(retaken!.at.getTime() - started!.at.getTime()).toBeGreaterThanOrEqual(2000);
     // and it was taken over exactly once
     expect(await runs().countDocuments({ key: 'hang-1' })).toBe(2);
   });
