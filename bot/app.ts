@@ -22,8 +22,8 @@ export async function startBot(opts: { port: number; host?: string }): Promise<B
     return startUnconfigured(opts);
   }
   const bolt = await createBoltApp();
-  await bolt.start(opts.port, opts.host);
-  return { url: `http://localhost:${opts.port}`, configured: true, stop: bolt.stop };
+  const bound = await bolt.start(opts.port, opts.host);
+  return { url: `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : 'localhost'}:${bound ?? opts.port}`, configured: true, stop: bolt.stop };
 }
 
 async function startUnconfigured(opts: { port: number; host?: string }): Promise<BotServer> {

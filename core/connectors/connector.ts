@@ -17,6 +17,8 @@ export interface SourceRecord {
   modifiedAt: Date | null;
   /** deleted (or archived) in the source */
   deleted?: boolean;
+  /** outside the connection's source filter (list, lifecycle stage, …): archived, not deleted */
+  outOfScope?: boolean;
   /** raw provider fields, as the source names them (mapped by the engine) */
   fields: Record<string, unknown>;
   /** contact → the customer record(s) it belongs to, by external id */
@@ -40,6 +42,8 @@ export interface PullRequest {
   /** incremental: only records modified at or after this instant */
   since?: Date | null;
   pageSize?: number;
+  /** source fields the engine's mapping needs (in addition to the connector's own) */
+  fields?: string[];
   signal?: AbortSignal;
 }
 

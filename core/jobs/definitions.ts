@@ -4,6 +4,9 @@ import { defineJob, scheduleRepeating } from './agenda.ts';
 import { SyncRun } from '../models/sync.ts';
 import mongoose from 'mongoose';
 import { InboundEvent } from '../models/events.ts';
+import '../alerts/deliver.ts';
+import '../sync/engine.ts';
+import '../connectors/stripe/index.ts';
 import { pruneClaims } from './claim-lock.ts';
 
 // Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days.

@@ -19,6 +19,8 @@ const billingSchema = new Schema(
     stripe_customer_ids: { type: [String], default: () => [] },
     stripe_livemode: { type: Boolean, default: null },
     stripe_connection_id: { type: Schema.Types.ObjectId, default: null },
+    /** the invoice behind payment_status (dedupes the payment-failing signal) */
+    payment_invoice_id: { type: String, default: null },
     synced_at: { type: Date, default: null },
   },
   { _id: false },

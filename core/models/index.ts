@@ -9,3 +9,4 @@ export * from './counter.ts';
 export * from './slack.ts';
 export * from './events.ts';
 export * from './auth.ts';
+export * from './alerts.ts';

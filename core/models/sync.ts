@@ -105,3 +105,18 @@ const ambiguousMatchSchema = new Schema(
 );
 ambiguousMatchSchema.index({ connection_id: 1, domain: 1 }, { unique: true });
 export const AmbiguousMatch = defineModel('AmbiguousMatch', ambiguousMatchSchema, 'ambiguous_matches');
+
+/**
+ * The external ids one full walk has seen, one small document per page (_id
+ * "run:kind:offset", so a replayed page inserts nothing new). Archive detection diffs the
+ * connection's links against these at the end of the walk; inserts are cheap on FerretDB
+ * where marking every link with the run would be a scan per page. Deleted when the run ends.
+ */
+const syncRunSeenSchema = new Schema({
+  _id: { type: String, required: true },
+  run_id: { type: Schema.Types.ObjectId, required: true },
+  object_type: { type: String, required: true },
+  ids: { type: [String], default: () => [] },
+});
+syncRunSeenSchema.index({ run_id: 1 });
+export const SyncRunSeen = defineModel('SyncRunSeen', syncRunSeenSchema, 'sync_run_seen');

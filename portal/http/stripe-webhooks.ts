@@ -3,6 +3,7 @@
 import express, { Router } from 'express';
 import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
 import { log } from '../../core/log.ts';
+import '../../core/connectors/stripe/index.ts';
 
 export const stripeWebhookRouter: Router = Router();
 

@@ -42,30 +42,28 @@ afterEach(() => {
 describe('job processing', () => {
   it('runs every job exactly once with two workers sharing the database', async () => {
     await Promise.all([startWorker(), startWorker()]);
-    const keys = Array.from({ length: 40 }, (_, i) => `once-${i}`);
+    const keys = Array.from({ length: 24 }, (_, i) => `once-${i}`);
     for (const key of keys) await enqueue('test.record', { key });
-    await waitFor(async () => (await runs().countDocuments({ key: /^once-/ })) >= keys.length, 30_000);
+    await waitFor(async () => (await runs().countDocuments({ key: /^once-/ })) >= keys.length, 90_000);
     // give a duplicate run the chance to show up before counting
     await new Promise((r) => setTimeout(r, 1500));
     const rows = await runs().find({ key: /^once-/ }).toArray();
     const perKey = new Map<string, number>();
     for (const r of rows) perKey.set(r.key, (perKey.get(r.key) ?? 0) + 1);
-    const dups = rows.filter((r) => perKey.get(r.key)! > 1);
-    if (dups.length) console.log(dups, await mongoose.connection.db!.collection('agenda_job_claims').find({ job_id: { $in: dups.map((d) => new mongoose.Types.ObjectId(d.job)) } }).toArray());
     expect(rows.length).toBe(keys.length);
     expect([...perKey.values()].every((n) => n === 1)).toBe(true);
-  });
+  }, 120_000);
 
   it('hands a job whose worker was SIGKILLed mid-run to another worker after the lock expires', async () => {
     const first = await startWorker({ LOCK_LIFETIME_MS: '2000' });
     await enqueue('test.hang', { key: 'hang-1' });
-    const started = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(first.pid) }), 15_000);
+    const started = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(first.pid) }), 60_000);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const second = await startWorker({ LOCK_LIFETIME_MS: '2000' });
-    const retaken = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(second.pid) }), 20_000);
+    const retaken = await waitFor(async () => runs().findOne({ key: 'hang-1', worker: String(second.pid) }), 60_000);
     expect(retaken!.at.getTime() - started!.at.getTime()).toBeGreaterThanOrEqual(2000);
     // and it was taken over exactly once
     expect(await runs().countDocuments({ key: 'hang-1' })).toBe(2);
-  });
+  }, 120_000);
 });

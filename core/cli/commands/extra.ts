@@ -3,6 +3,8 @@
 import { addCommands } from '../registry.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerSyncCommands } from './sync.ts';
+import { registerConnectStripe } from './connect-stripe.ts';
 
 addCommands(registerAdminCommands);
 addCommands(registerSyncCommands);
+addCommands(registerConnectStripe);

@@ -1,6 +1,7 @@
 // `pivotal slack link`
 import type { Command } from 'commander';
 import { linkSlackTeam } from '../../slack/link.ts';
+import { createSlackInstallLink } from '../../slack/install.ts';
 import { jsonOption, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
 
@@ -22,5 +23,18 @@ export function registerSlackCommands(program: Command): void {
     const r = await linkSlackTeam({ workspaceId, teamId, botToken, defaultChannelId: opts.defaultChannel });
     if (opts.json) printJson({ workspace_id: r.workspaceId, team_id: r.teamId, default_channel_id: r.defaultChannelId });
     else printLine(`Slack team ${r.teamId} linked to workspace ${r.workspaceId}${r.defaultChannelId ? ` (alerts default to ${r.defaultChannelId})` : ''}`);
+  });
+
+  jsonOption(
+    slack
+      .command('install-link')
+      .description('print a signed link (valid 1 h) that installs the Slack app into a workspace via OAuth')
+      .option('--workspace <id>', 'workspace id'),
+  ).action(async (opts: { workspace?: string; json?: boolean }) => {
+    const workspaceId = requireOption(opts.workspace, '--workspace');
+    await useDatabase();
+    const link = await createSlackInstallLink(workspaceId);
+    if (opts.json) printJson({ workspace_id: workspaceId, link });
+    else printLine(link);
   });
 }

@@ -11,7 +11,7 @@ export function registerSyncCommands(program: Command): void {
   registerConnectHubspot(program);
   const sync = program.command('sync').description('sync a connected source');
 
-  for (const kind of RUN_KINDS.filter((k) => k !== 'reconcile').concat('reconcile') as RunKind[]) {
+  for (const kind of RUN_KINDS as RunKind[]) {
     jsonOption(
       sync
         .command(kind)

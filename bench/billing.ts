@@ -1,0 +1,75 @@
+// Billing-signal sync at scale: 20,000 Stripe customers with 30,000 subscriptions (× BENCH_SCALE)
+// served by the fake Stripe through the real SDK, matched onto 16,000 Pivotal customers.
+// The baseline is the same database work done with the raw driver (indexed domain lookups
+// plus one bulkWrite of the billing fields), so the ratio shows the runner's overhead:
+// Stripe reads, billing maths, ambiguity checks and run bookkeeping.
+import { performance } from 'node:perf_hooks';
+import mongoose, { Types } from 'mongoose';
+import { withBenchDatabase, rssSampler } from './_db.ts';
+import { startFakeStripe } from '../test/fakes/stripe.ts';
+import { resetEnvCache } from '../core/env.ts';
+import { createWorkspace } from '../core/workspaces/workspaces.ts';
+import { connectSource } from '../core/sync/connections.ts';
+import { runSync } from '../core/sync/engine.ts';
+import '../core/connectors/stripe/index.ts';
+
+export async function runBillingBench(): Promise<{ name: string; rows: Record<string, number | string>[]; notes: string[] }> {
+  const scale = Number(process.env.BENCH_SCALE ?? 1) || 1;
+  const nCustomers = Math.round(20_000 * scale);
+  const nSubs = Math.round(30_000 * scale);
+  const fake = await startFakeStripe();
+  process.env.STRIPE_API_BASE_URL = fake.url;
+  resetEnvCache();
+  try {
+    return await withBenchDatabase(async () => {
+      const book = fake.book();
+      const seeded = book.seedBook({ customers: nCustomers, subscriptions: nSubs, invoicesPerSubscription: 1, seed: 7 });
+      // One company domain per Stripe customer (the seeder's 97 shared domains would make everything ambiguous).
+      seeded.customerIds.forEach((id, i) => (book.get('customer', id)!.email = `billing@c${i}.bench.example`));
+      const ws = await createWorkspace({ name: 'Bench billing' });
+      // 80 % of the Stripe customers have a Pivotal customer; the rest come out unmatched.
+      const matchedCount = Math.floor(nCustomers * 0.8);
+      const docs = Array.from({ length: matchedCount }, (_, i) => ({
+        _id: new Types.ObjectId(), workspace_id: ws._id, display_id: i + 1, name: `C${i}`, name_lower: `c${i}`, search_grams: [],
+        domain: `c${i}.bench.example`, status: 'active', billing: { mrr: null, payment_status: 'none', stripe_customer_ids: [] }, sources: [], tags: [], custom_fields: {},
+        createdAt: new Date(), updatedAt: new Date(),
+      }));
+      const coll = mongoose.connection.db!.collection('customers');
+      for (let i = 0; i < docs.length; i += 5000) await coll.insertMany(docs.slice(i, i + 5000), { ordered: false });
+      const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', credentials: { accessToken: fake.secretKey }, mode: 'test' });
+
+      const rss = rssSampler();
+      const t0 = performance.now();
+      const run = await runSync({ connectionId: String(conn._id), kind: 'full', trigger: 'bench' });
+      const syncMs = performance.now() - t0;
+      const peak = rss.stop();
+      if (run.status !== 'succeeded') throw new Error(`billing run ${run.status}: ${run.message}`);
+
+      // Raw driver baseline: the same lookups and billing writes, no Stripe and no maths.
+      const b0 = performance.now();
+      const domains = docs.map((d) => d.domain);
+      const found: { _id: Types.ObjectId }[] = [];
+      for (let i = 0; i < domains.length; i += 500) {
+        found.push(...(await coll.find({ workspace_id: ws._id, domain: { $in: domains.slice(i, i + 500) } }, { projection: { _id: 1 } }).toArray()) as any);
+      }
+      const ops = found.map((d, i) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { 'billing.mrr': i, 'billing.plan': 'p', 'billing.payment_status': 'paid', 'billing.synced_at': new Date() } } } }));
+      for (let i = 0; i < ops.length; i += 200) await Promise.all([0, 50, 100, 150].map((o) => ops.slice(i + o, i + o + 50)).filter((c) => c.length).map((c) => coll.bulkWrite(c, { ordered: false })));
+      const baseMs = performance.now() - b0;
+
+      const records = nCustomers + nSubs;
+      return {
+        name: 'billing',
+        rows: [
+          { case: 'billing full sync', stripe_customers: nCustomers, subscriptions: nSubs, ms: Math.round(syncMs), records_per_s: Math.round(records / (syncMs / 1000)), matched: run.counts.matched, unmatched: run.counts.unmatched, updated: run.counts.updated, peak_rss_mb: peak },
+          { case: 'raw driver baseline', stripe_customers: nCustomers, subscriptions: nSubs, ms: Math.round(baseMs), records_per_s: Math.round(records / (baseMs / 1000)), matched: found.length, unmatched: 0, updated: ops.length, peak_rss_mb: '' },
+          { case: 'ratio (sync / baseline)', stripe_customers: '', subscriptions: '', ms: Math.round((syncMs / baseMs) * 10) / 10, records_per_s: '', matched: '', unmatched: '', updated: '', peak_rss_mb: '' },
+        ],
+        notes: ['records = Stripe customers + subscriptions; the sync reads them over HTTP from the fake Stripe through the SDK, the baseline does only the database part.'],
+      };
+    });
+  } finally {
+    await fake.close();
+    delete process.env.STRIPE_API_BASE_URL;
+    resetEnvCache();
+  }
+}

@@ -1,0 +1,49 @@
+// Currency conversion for MRR: every amount Pivotal shows is USD cents. Rates are "USD
+// value of one unit of the currency" (FX_RATES_USD, overridable per workspace), applied to
+// Stripe's minor units with the currency's own exponent (JPY has none, KWD has three).
+import { env } from '../env.ts';
+import { AppError } from '../errors.ts';
+
+export type FxRates = Record<string, number>;
+
+/** A conservative built-in table, used when neither the environment nor the workspace sets one. */
+export const DEFAULT_FX_RATES_USD: FxRates = {
+  usd: 1, eur: 1.08, gbp: 1.27, cad: 0.73, aud: 0.66, nzd: 0.61, chf: 1.12, sek: 0.095, nok: 0.094, dkk: 0.145,
+  pln: 0.25, czk: 0.043, huf: 0.0028, jpy: 0.0067, cny: 0.14, hkd: 0.128, sgd: 0.74, inr: 0.012, krw: 0.00073,
+  brl: 0.18, mxn: 0.055, zar: 0.054, ils: 0.27, aed: 0.272, sar: 0.267, try: 0.031, kwd: 3.25, bhd: 2.65,
+};
+
+// Stripe's zero-decimal and three-decimal currencies (https://docs.stripe.com/currencies).
+const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** Minor units per major unit of a currency (100 for USD/EUR, 1 for JPY, 1000 for KWD). */
+export function minorUnitsPerMajor(currency: string): number {
+  const c = currency.toLowerCase();
+  if (ZERO_DECIMAL.has(c)) return 1;
+  if (THREE_DECIMAL.has(c)) return 1000;
+  return 100;
+}
+
+/**
+ * The effective table: built-in defaults, overlaid by FX_RATES_USD, overlaid by the
+ * workspace setting (the most specific source wins per currency).
+ */
+export function resolveFxRates(workspaceRates?: Record<string, unknown> | null): FxRates {
+  const out: FxRates = { ...DEFAULT_FX_RATES_USD };
+  for (const [k, v] of Object.entries(env().FX_RATES_USD ?? {})) out[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(workspaceRates ?? {})) {
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) out[k.toLowerCase()] = v;
+  }
+  out.usd = 1;
+  return out;
+}
+
+/** Converts an amount in the currency's minor units to (fractional) USD cents. */
+export function toUsdCents(amountMinor: number, currency: string, rates: FxRates): number {
+  const c = currency.toLowerCase();
+  if (c === 'usd') return amountMinor;
+  const rate = rates[c];
+  if (rate === undefined) throw new AppError('config', `No FX rate for ${c.toUpperCase()}: add it to FX_RATES_USD or the workspace FX table`);
+  return (amountMinor / minorUnitsPerMajor(c)) * rate * 100;
+}

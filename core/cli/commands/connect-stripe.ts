@@ -1,0 +1,61 @@
+// `pivotal connect stripe --workspace ID --token KEY [--billing-signal-only] [--mode live|test]
+// [--webhook-secret WHSEC]`: connects a Stripe account with a secret or restricted key, as
+// the customer source or (with --billing-signal-only) as the billing signal. The key is
+// checked against Stripe first, so a typo fails here rather than in the first sync.
+import type { Command } from 'commander';
+import { connectSource } from '../../sync/connections.ts';
+import { AppError } from '../../errors.ts';
+import { env } from '../../env.ts';
+import { ConnectorError } from '../../connectors/connector.ts';
+import { createStripeClient, stripeCall } from '../../connectors/stripe/client.ts';
+import '../../connectors/stripe/index.ts';
+import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
+import { printJson, printLine } from '../output.ts';
+import { connectGroup } from './connect-hubspot.ts';
+
+const KEY = /^(sk|rk)_(live|test)_[A-Za-z0-9_]+$/;
+
+/** Checks the key shape and mode, then that Stripe accepts it (a read, never a write). */
+export async function verifyStripeKey(token: string, mode?: 'live' | 'test'): Promise<'live' | 'test'> {
+  const m = KEY.exec(token);
+  if (!m) throw new AppError('bad_input', '--token must be a Stripe secret or restricted key (sk_live_…, sk_test_…, rk_live_…, rk_test_…)');
+  const keyMode = m[2] as 'live' | 'test';
+  if (mode && mode !== keyMode) throw new AppError('bad_input', `--mode ${mode} does not match the ${keyMode}-mode key; live and test mode are separate connections`);
+  try {
+    await stripeCall(() => createStripeClient(token, { maxNetworkRetries: 1 }).customers.list({ limit: 1 }));
+  } catch (e) {
+    if (e instanceof ConnectorError && e.code === 'auth_expired') throw new AppError('bad_input', `Stripe rejected the key: ${e.message.replace(/Invalid API Key provided: \S+/, 'invalid API key')}`);
+    throw e;
+  }
+  return keyMode;
+}
+
+export function registerConnectStripe(program: Command): void {
+  jsonOption(
+    connectGroup(program)
+      .command('stripe')
+      .description('connect Stripe with a secret or restricted key; prints the connection id')
+      .option('--workspace <id>', 'workspace id')
+      .option('--token <key>', 'Stripe secret (sk_…) or restricted (rk_…) key')
+      .option('--billing-signal-only', 'attach billing to existing customers (next to HubSpot/Salesforce); never creates customers')
+      .option('--mode <mode>', 'live or test (default: the key’s mode)')
+      .option('--webhook-secret <whsec>', 'the endpoint secret of POST /webhooks/stripe/<connection id>')
+      .option('--match-personal-emails', 'also match customers by personal email domains (gmail.com, …)'),
+  ).action(async (opts: { workspace?: string; token?: string; billingSignalOnly?: boolean; mode?: string; webhookSecret?: string; matchPersonalEmails?: boolean; json?: boolean }) => {
+    const workspaceId = requireOption(opts.workspace, '--workspace');
+    const token = requireOption(opts.token, '--token');
+    const wanted = oneOf(opts.mode, ['live', 'test'] as const, '--mode');
+    if (opts.webhookSecret !== undefined && !/^whsec_\S+$/.test(opts.webhookSecret)) throw new AppError('bad_input', '--webhook-secret must be a Stripe endpoint secret (whsec_…)');
+    await useDatabase();
+    const mode = await verifyStripeKey(token, wanted);
+    const role = opts.billingSignalOnly ? 'billing_signal' : 'customer_source';
+    const conn = await connectSource({
+      workspaceId, provider: 'stripe', role, authType: 'token', mode, credentials: { accessToken: token },
+      webhookSecret: opts.webhookSecret ?? null,
+      settings: { mode, ...(opts.matchPersonalEmails ? { match_personal_emails: true } : {}) },
+    });
+    const webhookUrl = `${env().APP_URL.replace(/\/$/, '')}/webhooks/stripe/${String(conn._id)}`;
+    if (opts.json) printJson({ connection_id: String(conn._id), workspace_id: String(conn.workspace_id), provider: 'stripe', role, mode, state: conn.state, webhook_url: webhookUrl, webhook_secret_set: !!opts.webhookSecret });
+    else printLine(String(conn._id));
+  });
+}

@@ -1,0 +1,219 @@
+// The billing-signal runner: walks every Stripe customer and subscription of a connection
+// (products fetched once per run, since list expansion stops at four levels) and hands
+// them to core/billing/apply.ts, which matches them to existing customers by domain.
+// Webhooks use syncStripeCustomers to re-read just the affected Stripe customers, so the
+// newest Stripe state always wins whatever order events arrive in.
+import { Types } from 'mongoose';
+import { Connection } from '../../models/connection.ts';
+import { Customer } from '../../models/customer.ts';
+import { Workspace } from '../../models/workspace.ts';
+import { decryptJson } from '../../crypto.ts';
+import { domainFromEmail } from '../../domain.ts';
+import type { SyncKind } from '../../models/sync.ts';
+import type { Credentials } from '../connector.ts';
+import { resolveFxRates } from '../../billing/fx.ts';
+import { inScope, type BillingScope } from '../../billing/mrr.ts';
+import { applyBilling, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
+import { createStripeClient, latestInvoices, listAll, loadProductNames, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, type Stripe } from './client.ts';
+
+/** The connection fields the runner needs (a mongoose document or a lean object). */
+export interface BillingConnection {
+  _id: Types.ObjectId;
+  workspace_id: Types.ObjectId;
+  mode?: string | null;
+  credentials: string;
+  settings?: Record<string, any> | null;
+  first_full_sync_at?: Date | null;
+}
+
+export function stripeForConnection(conn: BillingConnection): Stripe {
+  const creds = decryptJson<Credentials>(conn.credentials);
+  return createStripeClient(creds.accessToken);
+}
+
+export function scopeOf(settings: Record<string, any> | null | undefined): BillingScope {
+  const s = settings?.scope ?? settings?.subscription_scope ?? {};
+  return { products: Array.isArray(s.products) ? s.products.map(String) : [], lookupKeys: Array.isArray(s.lookup_keys) ? s.lookup_keys.map(String) : [] };
+}
+
+async function applyContext(conn: BillingConnection, initial: boolean, actor: string): Promise<BillingApplyContext> {
+  const ws = await Workspace.findById(conn.workspace_id, { settings: 1 }).lean();
+  return {
+    workspaceId: conn.workspace_id,
+    connectionId: conn._id,
+    livemode: conn.mode !== 'test',
+    rates: resolveFxRates((ws?.settings as any)?.fx_rates_usd ?? (conn.settings?.fx_rates_usd as Record<string, unknown> | undefined)),
+    scope: scopeOf(conn.settings),
+    matchPersonalEmails: conn.settings?.match_personal_emails === true,
+    personalDomains: personalDomainSet((ws?.settings as any)?.personal_domains),
+    now: Math.floor(Date.now() / 1000),
+    initial,
+    actor,
+  };
+}
+
+export interface BillingWalkResult {
+  counts: BillingCounts;
+  problems: { recordId: string; message: string }[];
+  /** validate/preview: what would be written */
+  results: { stripe_customer_id: string; domain: string | null; outcome: string }[];
+}
+
+/** Reads the whole account: Stripe customers with their in-scope subscriptions and latest invoices. */
+export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal?: AbortSignal, onPage?: (done: number) => Promise<void>): Promise<BillingSourceCustomer[]> {
+  const products = await loadProductNames(stripe, signal);
+  const customers = new Map<string, BillingSourceCustomer>();
+  let done = 0;
+  for await (const page of listAll((p) => stripe.customers.list(p), signal)) {
+    for (const c of page) {
+      customers.set(c.id, { stripeCustomerId: c.id, email: c.email ?? null, name: c.name ?? null, domain: domainFromEmail(c.email), subscriptions: [], invoices: [] });
+    }
+    done += page.length;
+    await onPage?.(done);
+  }
+  const raw = new Map<string, Stripe.Subscription[]>();
+  for await (const page of listAll((p) => stripe.subscriptions.list({ ...p, status: 'all', expand: SUBSCRIPTION_EXPAND }), signal)) {
+    for (const s of page) {
+      const sub = mapSubscription(s, products);
+      if (!sub.items.some((it) => inScope(it.price, scope))) continue;
+      const owner = customers.get(sub.customerId);
+      if (!owner) continue; // deleted customer
+      owner.subscriptions.push(sub);
+      raw.set(sub.customerId, [...(raw.get(sub.customerId) ?? []), s]);
+    }
+    done += page.length;
+    await onPage?.(done);
+  }
+  for (const [id, subs] of raw) customers.get(id)!.invoices = latestInvoices(subs);
+  // Only Stripe customers with a subscription in scope carry billing.
+  return [...customers.values()].filter((c) => c.subscriptions.length > 0);
+}
+
+/**
+ * One billing run (validate, preview, full, incremental, reconcile). validate and preview
+ * write nothing; the others attach billing to every matched customer and clear the billing
+ * of customers this connection no longer bills.
+ */
+export async function runBillingWalk(
+  conn: BillingConnection,
+  kind: SyncKind,
+  opts: { signal?: AbortSignal; progress?: (p: { counts: BillingCounts; done: number; total: number | null; phase: string }) => Promise<void> } = {},
+): Promise<BillingWalkResult> {
+  const stripe = stripeForConnection(conn);
+  const ctx = await applyContext(conn, !conn.first_full_sync_at, `stripe:${String(conn._id)}`);
+  const counts = emptyBillingCounts();
+  const book = await readStripeBook(stripe, ctx.scope ?? {}, opts.signal, (done) => opts.progress?.({ counts, done, total: null, phase: 'reading Stripe' }) ?? Promise.resolve());
+  const results: BillingWalkResult['results'] = [];
+  const problems: BillingWalkResult['problems'] = [];
+  if (kind === 'validate' || kind === 'preview') {
+    const seen = new Map<string, number>();
+    for (const c of book) if (c.domain) seen.set(c.domain, (seen.get(c.domain) ?? 0) + 1);
+    for (const c of kind === 'preview' ? book.slice(0, 10) : book) {
+      const why = skipReason(c, ctx);
+      if (why) {
+        counts.skipped++;
+        problems.push({ recordId: c.stripeCustomerId, message: why });
+      } else if ((seen.get(c.domain!) ?? 0) > 1) {
+        counts.ambiguous++;
+        problems.push({ recordId: c.stripeCustomerId, message: `${seen.get(c.domain!)} Stripe customers share the domain ${c.domain}` });
+      }
+      results.push({ stripe_customer_id: c.stripeCustomerId, domain: c.domain, outcome: why ? 'skipped' : 'would match by domain' });
+    }
+    return { counts, problems, results };
+  }
+  // Batches keep every Stripe customer of one domain together (merging needs them all).
+  const byDomain = new Map<string, BillingSourceCustomer[]>();
+  const noDomain: BillingSourceCustomer[] = [];
+  for (const c of book) {
+    if (!c.domain) noDomain.push(c);
+    else byDomain.set(c.domain, [...(byDomain.get(c.domain) ?? []), c]);
+  }
+  const groups = [...byDomain.values()];
+  const touched = new Set<string>();
+  const BATCH = 1000;
+  let done = 0;
+  for (let i = 0; i < groups.length || (i === 0 && noDomain.length); i += BATCH) {
+    if (opts.signal?.aborted) break;
+    const batch = groups.slice(i, i + BATCH).flat();
+    if (i === 0) batch.push(...noDomain);
+    const r = await applyBilling(ctx, batch);
+    for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
+    problems.push(...r.problems);
+    for (const id of r.touched) touched.add(String(id));
+    done += batch.length;
+    await opts.progress?.({ counts, done, total: book.length, phase: 'matching customers' });
+  }
+  if (!opts.signal?.aborted) {
+    await clearStaleBilling(conn, touched);
+    const now = new Date();
+    await Connection.updateOne({ _id: conn._id }, { $set: { last_full_sync_at: now, ...(conn.first_full_sync_at ? {} : { first_full_sync_at: now }) } });
+  }
+  return { counts, problems, results };
+}
+
+/** Customers this connection billed before but no longer matches lose their billing fields. */
+async function clearStaleBilling(conn: BillingConnection, touched: Set<string>): Promise<void> {
+  const billed = await Customer.find({ workspace_id: conn.workspace_id, 'billing.stripe_connection_id': conn._id }, { _id: 1 }).lean();
+  await clearBilling(billed.filter((c) => !touched.has(String(c._id))).map((c) => c._id));
+}
+
+async function clearBilling(stale: Types.ObjectId[]): Promise<void> {
+  if (!stale.length) return;
+  await Customer.updateMany(
+    { _id: { $in: stale } },
+    { $set: { 'billing.mrr': null, 'billing.plan': null, 'billing.payment_status': 'none', 'billing.billing_started_at': null, 'billing.stripe_customer_id': null, 'billing.stripe_customer_ids': [], 'billing.stripe_connection_id': null, 'billing.synced_at': new Date() } },
+  );
+}
+
+/** One Stripe customer with its in-scope subscriptions and their latest invoices; null when deleted. */
+export async function readStripeCustomer(stripe: Stripe, id: string, scope: BillingScope, products: Map<string, string>): Promise<BillingSourceCustomer | null> {
+  const c = await stripeCall(() => stripe.customers.retrieve(id));
+  if ((c as { deleted?: boolean }).deleted) return null;
+  const cust = c as Stripe.Customer;
+  const raw: Stripe.Subscription[] = [];
+  for await (const page of listAll((p) => stripe.subscriptions.list({ ...p, customer: id, status: 'all', expand: SUBSCRIPTION_EXPAND }))) raw.push(...page);
+  const subs = raw.map((s) => mapSubscription(s, products)).filter((s) => s.items.some((it) => inScope(it.price, scope)));
+  return { stripeCustomerId: id, email: cust.email ?? null, name: cust.name ?? null, domain: domainFromEmail(cust.email), subscriptions: subs, invoices: latestInvoices(raw) };
+}
+
+/**
+ * Re-reads these Stripe customers (and every other Stripe customer billed onto the same
+ * Pivotal customers, so merged totals stay whole) and applies the current state.
+ */
+export async function syncStripeCustomers(conn: BillingConnection, ids: string[], actor = 'stripe'): Promise<BillingCounts> {
+  const stripe = stripeForConnection(conn);
+  const ctx = await applyContext(conn, false, actor);
+  const products = await loadProductNames(stripe);
+  const read = new Map<string, BillingSourceCustomer | null>();
+  const readOne = async (id: string) => {
+    if (!read.has(id)) read.set(id, await readStripeCustomer(stripe, id, ctx.scope ?? {}, products));
+    return read.get(id)!;
+  };
+  const domains = new Set<string>();
+  for (const id of ids) {
+    const c = await readOne(id);
+    if (c?.domain) domains.add(c.domain);
+    // Wherever this Stripe customer billed before (its email may have moved or it was deleted).
+    const before = await Customer.find({ workspace_id: conn.workspace_id, 'billing.stripe_customer_ids': id }, { domain: 1 }).lean();
+    for (const b of before) if (b.domain) domains.add(b.domain);
+  }
+  const counts = emptyBillingCounts();
+  for (const domain of domains) {
+    const related = new Set<string>();
+    const customers = await Customer.find({ workspace_id: conn.workspace_id, domain }, { billing: 1 }).lean();
+    for (const cu of customers) for (const sid of (cu.billing as any)?.stripe_customer_ids ?? []) related.add(sid);
+    for (const id of ids) related.add(id);
+    const group: BillingSourceCustomer[] = [];
+    for (const sid of related) {
+      const c = await readOne(sid);
+      if (c && c.domain === domain && c.subscriptions.length) group.push(c);
+    }
+    const r = group.length ? await applyBilling(ctx, group) : { counts: emptyBillingCounts(), touched: [] };
+    for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
+    // A customer none of whose Stripe customers bills any more loses the billing fields.
+    const kept = new Set(r.touched.map(String));
+    const gone = customers.filter((cu) => !kept.has(String(cu._id)) && String((cu.billing as any)?.stripe_connection_id ?? '') === String(conn._id));
+    await clearBilling(gone.map((cu) => cu._id));
+  }
+  return counts;
+}

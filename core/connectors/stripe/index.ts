@@ -1,0 +1,142 @@
+// The Stripe connector, in both roles. As a customer source (PLG workspaces) Stripe
+// customers become Pivotal customers (no contacts) through the shared engine, and the only
+// writeback is `metadata.pivotal_status` on the Stripe customer, when the toggle is on.
+// As a billing signal the engine hands runs to runStripeBillingRun. Nothing in this folder
+// ever writes subscriptions, invoices, prices or payments.
+import { ConnectorError, type Connector, type ConnectorContext, type Credentials, type SourceRecord } from '../connector.ts';
+import { registerConnector } from '../registry.ts';
+import { queueRecordSync, registerBillingRunner } from '../../sync/engine.ts';
+import { saveProgress, finishRun, recordSyncError, emptyCounts, type Counts } from '../../sync/runs.ts';
+import { domainFromEmail } from '../../domain.ts';
+import { env } from '../../env.ts';
+import { stripeDashboardUrl } from '../../customers/view.ts';
+import type { BillingCounts } from '../../billing/apply.ts';
+import { createStripeClient, stripeCall, type Stripe } from './client.ts';
+import { runBillingWalk } from './billing-sync.ts';
+import { onSourceEvent, affectedCustomerId } from './webhooks.ts';
+
+function client(ctx: ConnectorContext): Stripe {
+  return createStripeClient(ctx.credentials().accessToken);
+}
+
+function toRecord(c: Stripe.Customer | Stripe.DeletedCustomer, livemode: boolean): SourceRecord {
+  if ((c as Stripe.DeletedCustomer).deleted) return { kind: 'customer', objectType: 'customer', externalId: c.id, modifiedAt: null, deleted: true, fields: {} };
+  const cust = c as Stripe.Customer;
+  return {
+    kind: 'customer',
+    objectType: 'customer',
+    externalId: cust.id,
+    // Stripe has no "updated" stamp on customers; the content hash catches edits.
+    modifiedAt: null,
+    fields: {
+      name: cust.name ?? cust.email ?? cust.id,
+      email: cust.email ?? null,
+      domain: domainFromEmail(cust.email),
+      description: cust.description ?? null,
+      created: new Date(cust.created * 1000).toISOString(),
+      pivotal_status: cust.metadata?.pivotal_status ?? null,
+      ...Object.fromEntries(Object.entries(cust.metadata ?? {}).map(([k, v]) => [`metadata.${k}`, v])),
+    },
+    url: stripeDashboardUrl(cust.id, livemode),
+  };
+}
+
+const livemodeOf = (ctx: ConnectorContext) => ctx.settings.mode !== 'test' && !String(ctx.credentials().accessToken).includes('_test_');
+
+export const stripeConnector: Connector = {
+  provider: 'stripe',
+  capabilities: { contacts: false, customFields: false, writeback: ['status'], webhooks: true },
+  oauth: {
+    authorizeUrl({ state, redirectUri }) {
+      const clientId = env().STRIPE_CLIENT_ID;
+      if (!clientId) throw new ConnectorError('permanent', 'STRIPE_CLIENT_ID is not set: Stripe Connect OAuth is not configured');
+      const u = new URL('/oauth/authorize', env().STRIPE_CONNECT_BASE_URL);
+      u.search = new URLSearchParams({ response_type: 'code', client_id: clientId, scope: 'read_write', state, redirect_uri: redirectUri }).toString();
+      return u.toString();
+    },
+    async exchangeCode({ code }) {
+      return oauthToken({ grant_type: 'authorization_code', code });
+    },
+    async refresh(credentials) {
+      if (!credentials.refreshToken) throw new ConnectorError('auth_expired', 'No refresh token: reconnect Stripe');
+      return oauthToken({ grant_type: 'refresh_token', refresh_token: credentials.refreshToken });
+    },
+  },
+  defaultMapping: () => [
+    { target: 'name', source: 'name' },
+    { target: 'domain', source: 'domain' },
+    { target: 'created_at', source: 'created' },
+  ],
+  async listProperties() {
+    return [
+      { name: 'name', label: 'Name', type: 'string' },
+      { name: 'email', label: 'Email', type: 'string' },
+      { name: 'domain', label: 'Email domain', type: 'string', readOnly: true },
+      { name: 'description', label: 'Description', type: 'string' },
+      { name: 'created', label: 'Created', type: 'datetime', readOnly: true },
+    ];
+  },
+  async pull(ctx, req) {
+    if (req.kind === 'contact') return { records: [], nextCursor: null };
+    const stripe = client(ctx);
+    const page = await stripeCall(() => stripe.customers.list({ limit: Math.min(100, req.pageSize ?? 100), ...(req.cursor ? { starting_after: req.cursor } : {}) }));
+    const live = livemodeOf(ctx);
+    return { records: page.data.map((c) => toRecord(c, live)), nextCursor: page.has_more && page.data.length ? page.data[page.data.length - 1]!.id : null };
+  },
+  async fetchOne(ctx, kind, externalId) {
+    if (kind !== 'customer') return null;
+    try {
+      const c = await stripeCall(() => client(ctx).customers.retrieve(externalId));
+      return toRecord(c, livemodeOf(ctx));
+    } catch (e) {
+      if (e instanceof ConnectorError && e.status === 404) return null;
+      throw e;
+    }
+  },
+  // Status only, to customer metadata; the engine calls this only when writeback is on.
+  async writeback(ctx, externalId, changes) {
+    if (changes.status === undefined) return { modifiedAt: null };
+    await stripeCall(() => client(ctx).customers.update(externalId, { metadata: { pivotal_status: changes.status! } }));
+    return { modifiedAt: null };
+  },
+};
+
+async function oauthToken(params: Stripe.OAuthTokenParams): Promise<Credentials> {
+  const secret = env().STRIPE_SECRET_KEY;
+  if (!secret) throw new ConnectorError('permanent', 'STRIPE_SECRET_KEY is not set: Stripe Connect OAuth is not configured');
+  // The SDK sends OAuth calls to its connect host; STRIPE_CONNECT_BASE_URL must reach them too.
+  const stripe = createStripeClient(secret, { baseUrl: env().STRIPE_CONNECT_BASE_URL, maxNetworkRetries: 2 });
+  try {
+    const t = await stripe.oauth.token(params);
+    return { accessToken: t.access_token!, refreshToken: t.refresh_token ?? null, accountId: t.stripe_user_id ?? null, livemode: t.livemode ?? null, scope: t.scope ?? null };
+  } catch (e) {
+    throw new ConnectorError('auth_expired', `Stripe Connect refused the authorization: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function toCounts(b: BillingCounts): Counts {
+  return { ...emptyCounts(), matched: b.matched, unmatched: b.unmatched, skipped: b.skipped, ambiguous: b.ambiguous, updated: b.updated, unchanged: b.unchanged, errors: b.errors };
+}
+
+/** The engine's entry point for billing-signal connections. */
+export async function runStripeBillingRun(connection: Parameters<typeof runBillingWalk>[0], kind: Parameters<typeof runBillingWalk>[1], run: { _id: import('mongoose').Types.ObjectId }, signal?: AbortSignal): Promise<void> {
+  const result = await runBillingWalk(connection, kind, {
+    signal,
+    progress: (p) => saveProgress(run._id, { counts: toCounts(p.counts), done: p.done, total: p.total, phase: p.phase }),
+  });
+  for (const p of result.problems.slice(0, 1000)) {
+    if (kind === 'validate' || kind === 'preview') continue;
+    await recordSyncError({ connection, run, objectType: 'customer', recordId: p.recordId, error: new ConnectorError('permanent', p.message) });
+  }
+  const problems = result.problems.map((p) => ({ object_type: 'customer', record_id: p.recordId, problem: p.message }));
+  await finishRun(run._id, signal?.aborted ? 'paused' : 'succeeded', { counts: toCounts(result.counts), problems, results: result.results });
+}
+
+registerConnector(stripeConnector);
+registerBillingRunner(runStripeBillingRun);
+
+// Stripe-as-source webhooks re-read the one customer through the engine (newest state wins).
+onSourceEvent(async (connectionId, event) => {
+  const id = affectedCustomerId(event as any);
+  if (id && event.type.startsWith('customer.') && !event.type.startsWith('customer.subscription.')) await queueRecordSync(connectionId, 'customer', id, event.id);
+});

@@ -1,0 +1,60 @@
+// The data the Slack bot shows, always scoped to the workspace the Slack team maps to
+// (the bot never queries MongoDB itself): one customer by id, the at-risk and failing
+// lists, a user's own book, and owner names for cards.
+import { Types } from 'mongoose';
+import { Customer } from '../models/customer.ts';
+import { Workspace } from '../models/workspace.ts';
+import { enqueue } from '../jobs/agenda.ts';
+
+export const LIST_LIMIT = 20;
+const active: Record<string, unknown> = { status: { $in: ['active', 'at_risk'] } };
+const asId = (id: string | Types.ObjectId) => (typeof id === 'string' ? new Types.ObjectId(id) : id);
+
+/** A customer of this workspace, or null (an id from another workspace is "not found"). */
+export async function customerInWorkspace(workspaceId: string | Types.ObjectId, customerId: string) {
+  if (!Types.ObjectId.isValid(customerId)) return null;
+  return Customer.findOne({ _id: new Types.ObjectId(customerId), workspace_id: asId(workspaceId), status: { $ne: 'archived' } }).lean();
+}
+
+export async function atRiskCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
+  return Customer.find({ workspace_id: asId(workspaceId), status: 'at_risk' }).sort({ 'health.score': 1, display_id: 1 }).limit(limit).lean();
+}
+
+export async function failingCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
+  return Customer.find({ workspace_id: asId(workspaceId), ...active, 'billing.payment_status': { $in: ['failing', 'past_due'] } }).sort({ 'billing.mrr': -1 }).limit(limit).lean();
+}
+
+/**
+ * The customers a Slack user owns: matched through the workspace member with that
+ * slack_user_id, or with the user's Slack email (the caller looks it up via users.info).
+ * At risk and failing first, then by MRR.
+ */
+export async function bookOfSlackUser(workspaceId: string | Types.ObjectId, slackUserId: string, email: string | null, limit = 200) {
+  const ws = await Workspace.findById(asId(workspaceId), { members: 1 }).lean();
+  const lowered = email?.toLowerCase() ?? null;
+  const member = ws?.members?.find((m) => m.slack_user_id === slackUserId) ?? (lowered ? ws?.members?.find((m) => m.email === lowered) : undefined);
+  const or: Record<string, unknown>[] = [];
+  if (member) or.push({ owner_member_id: member._id });
+  const ownerEmail = member?.email ?? lowered;
+  if (ownerEmail) or.push({ owner_email: ownerEmail });
+  if (!or.length) return { matched: false, customers: [] as any[] };
+  const docs: any[] = await Customer.find({ workspace_id: asId(workspaceId), ...active, $or: or }).limit(limit).lean();
+  const rank = (c: any) => (c.status === 'at_risk' ? 0 : 2) + (c.billing?.payment_status === 'failing' || c.billing?.payment_status === 'past_due' ? 0 : 1);
+  docs.sort((a, b) => rank(a) - rank(b) || (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0));
+  return { matched: true, customers: docs };
+}
+
+/** Who owns a customer, for the card: a Slack mention when the member is linked, else name or email. */
+export async function ownerOf(workspaceId: string | Types.ObjectId, customer: { owner_member_id?: unknown; owner_email?: string | null }) {
+  if (customer.owner_member_id) {
+    const ws = await Workspace.findById(asId(workspaceId), { members: 1 }).lean();
+    const m = ws?.members?.find((x) => String(x._id) === String(customer.owner_member_id));
+    if (m) return { slackUserId: m.slack_user_id ?? null, label: m.name || m.email };
+  }
+  return customer.owner_email ? { slackUserId: null, label: customer.owner_email } : null;
+}
+
+export async function requestCustomerResync(customerId: string, actor: { type: 'slack_user'; id: string }) {
+  // Duplicates are harmless (a resync is idempotent), so no unique key that could block later ones.
+  await enqueue('sync.resync_customer', { customer_id: customerId, actor });
+}

@@ -1,0 +1,455 @@
+// The provider-neutral sync engine: validate, preview, full, incremental and reconcile
+// runs, single-record re-reads (webhooks, Resync) and writeback, over any Connector.
+// Behaviour lives here, data in the connectors: provider errors arrive classified
+// (core/connectors/connector.ts) and decide whether to wait, refresh, pause or record.
+//
+// Every page is applied and then checkpointed (counts + cursor in one write), so a run
+// killed anywhere resumes from its last page; replaying a page is harmless because
+// SourceLinks and content hashes make applying idempotent. Jobs process a bounded number
+// of pages and requeue themselves, so one workspace's backfill cannot starve the others.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Types } from 'mongoose';
+import pRetry, { AbortError } from 'p-retry';
+import { Connection, type ConnectionRole } from '../models/connection.ts';
+import { Customer } from '../models/customer.ts';
+import { Workspace } from '../models/workspace.ts';
+import { InboundEvent } from '../models/events.ts';
+import { SourceLink, SyncRun, SyncRunSeen, type SyncKind } from '../models/sync.ts';
+import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
+import { getConnector } from '../connectors/registry.ts';
+import '../connectors/hubspot/index.ts';
+import { AppError, errorMessage, isDuplicateKeyError } from '../errors.ts';
+import { log } from '../log.ts';
+import { defineJob, enqueue } from '../jobs/agenda.ts';
+import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
+import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, SyncIndex, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
+import { mapCustomer } from './mapping.ts';
+import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
+
+export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
+export const RUN_KINDS: RunKind[] = ['validate', 'preview', 'full', 'incremental', 'reconcile'];
+/** Pages one job processes before it requeues itself (fairness between workspaces). */
+export const PAGES_PER_SLICE = Number(process.env.PIVOTAL_SYNC_PAGES_PER_SLICE ?? 25);
+const PREVIEW_SIZE = 10;
+/** Incremental windows overlap a little: clocks differ and stamps are per second in places. */
+const INCREMENTAL_OVERLAP_MS = 60_000;
+const MAX_ATTEMPTS = 25;
+
+export type BillingRunner = (connection: ConnectionDoc, kind: RunKind, run: { _id: Types.ObjectId }, signal?: AbortSignal) => Promise<void>;
+let billingRunner: BillingRunner | null = null;
+/** The Stripe billing-signal runner plugs in here; the engine keeps the run bookkeeping. */
+export function registerBillingRunner(runner: BillingRunner): void {
+  billingRunner = runner;
+}
+
+interface Checkpoint {
+  phase: number;
+  cursor: string | null;
+  since: Record<string, string | null>;
+  newest: Record<string, string | null>;
+  done: number;
+}
+
+/**
+ * Calls the provider with the engine's policy: wait Retry-After on rate limits, back off
+ * on temporary errors, refresh an expired OAuth token once; anything else is final.
+ */
+export async function withProvider<T>(conn: ConnectionDoc, connector: Connector, ctx: ConnectorContext, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  let refreshed = false;
+  return pRetry(
+    async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        const err = e instanceof ConnectorError ? e : new ConnectorError('temporary', errorMessage(e));
+        if (err.code === 'auth_expired' && !refreshed && connector.oauth && conn.auth_type === 'oauth' && ctx.credentials().refreshToken) {
+          refreshed = true;
+          try {
+            await ctx.saveCredentials(await connector.oauth.refresh(ctx.credentials()));
+          } catch (refreshError) {
+            throw new AbortError(refreshError instanceof Error ? refreshError : new Error(String(refreshError)));
+          }
+          throw new ConnectorError('rate_limited', 'retry with refreshed credentials', { retryAfterMs: 0 });
+        }
+        if (err.code === 'rate_limited' || err.code === 'temporary') throw err;
+        throw new AbortError(err);
+      }
+    },
+    {
+      retries: MAX_ATTEMPTS,
+      minTimeout: 0,
+      maxTimeout: 0,
+      factor: 1,
+      signal,
+      onFailedAttempt: async ({ error, attemptNumber }) => {
+        const err = error as ConnectorError;
+        const wait = err.code === 'rate_limited' ? (err.retryAfterMs ?? 1000) : Math.min(250 * 2 ** (attemptNumber - 1), 5000);
+        if (wait > 0) await sleep(wait, undefined, { signal });
+      },
+    },
+  );
+}
+
+async function workspaceInfo(workspaceId: Types.ObjectId): Promise<ApplyEnv['workspace']> {
+  const ws = await Workspace.findById(workspaceId).lean();
+  if (!ws) throw new AppError('not_found', `No workspace with id ${String(workspaceId)}`);
+  const members = (ws.members ?? []).map((m: any) => ({ _id: m._id, email: m.email, role: m.role }));
+  return { owner_email: members.find((m) => m.role === 'owner')?.email ?? null, members, plans: ws.settings?.plans ?? [] };
+}
+
+async function applyEnv(conn: ConnectionDoc, run: { _id: Types.ObjectId } | null): Promise<ApplyEnv> {
+  const connector = getConnector(conn.provider);
+  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map() };
+}
+
+function phases(connector: Connector): RecordKind[] {
+  return connector.capabilities.contacts ? ['customer', 'contact'] : ['customer'];
+}
+
+async function emitStatusEvents(env: ApplyEnv, changes: PageOutcome['statusChanges']): Promise<void> {
+  if (changes.length === 0) return;
+  // core/events/emit.ts belongs to the alerts work; use it when it is there.
+  const path = '../events/emit.ts';
+  const mod = (await import(path).catch(() => null)) as { emitDomainEvent?: (e: Record<string, unknown>) => Promise<unknown> } | null;
+  if (!mod?.emitDomainEvent) return;
+  for (const c of changes) {
+    const type = c.to === 'at_risk' ? 'customer.at_risk' : c.to === 'churned' ? 'customer.churned' : c.to === 'archived' ? 'customer.archived' : 'customer.status_changed';
+    await mod.emitDomainEvent({
+      workspaceId: env.connection.workspace_id,
+      customerId: c.customerId,
+      type,
+      dedupeKey: `sync:${String(c.customerId)}:status:${c.from}->${c.to}:${env.run ? String(env.run._id) : Date.now()}`,
+      data: { status: c.to },
+      previous: { status: c.from },
+      actor: `sync:${env.connection.provider}`,
+    });
+  }
+}
+
+export interface RunSyncOptions {
+  connectionId: string;
+  kind: RunKind;
+  trigger: string;
+  signal?: AbortSignal;
+  /** continue this run (job continuations) */
+  runId?: string;
+  /** stop after this many pages with the run still `running` (the job requeues it) */
+  maxPages?: number;
+}
+
+export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
+  if (!RUN_KINDS.includes(opts.kind)) throw new AppError('bad_input', `sync kind must be one of ${RUN_KINDS.join(', ')}`);
+  const conn = await getConnection(opts.connectionId);
+  if (conn.state === 'disconnected') throw new AppError('conflict', 'This connection is disconnected: reconnect it to sync');
+
+  let run = opts.runId ? await SyncRun.findById(opts.runId) : null;
+  if (!run && (opts.kind === 'full' || opts.kind === 'reconcile' || opts.kind === 'incremental')) run = await findOpenRun(conn._id, opts.kind);
+  if (run && run.status === 'paused') await SyncRun.updateOne({ _id: run._id }, { $set: { status: 'running', message: null } });
+  run ??= await createRun(conn, opts.kind, opts.trigger);
+  if (run.status !== 'running' && run.status !== 'paused') return runSummary(run.toObject());
+
+  if (conn.state === 'reauthorize') {
+    return runSummary(await finishRun(run._id, 'paused', { message: `Reauthorize ${conn.provider} to resume: ${conn.state_reason ?? 'credentials expired'}` }));
+  }
+
+  if ((conn.role as ConnectionRole) === 'billing_signal') {
+    if (!billingRunner) throw new AppError('config', 'No billing runner is registered for billing-signal connections');
+    try {
+      await billingRunner(conn, opts.kind, run, opts.signal);
+      const fresh = await SyncRun.findById(run._id).lean();
+      if (fresh?.status === 'running') return runSummary(await finishRun(run._id, 'succeeded'));
+      return runSummary(fresh);
+    } catch (e) {
+      return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
+    }
+  }
+
+  const env = await applyEnv(conn, run);
+  try {
+    if (opts.kind === 'validate') return await validateRun(conn, env, run._id, opts.signal);
+    return await walk(conn, env, run, opts);
+  } catch (e) {
+    const err = e instanceof ConnectorError ? e : null;
+    if (err?.code === 'auth_expired') {
+      await markReauthorize(conn._id, err.message);
+      return runSummary(await finishRun(run._id, 'paused', { message: `Reauthorize ${conn.provider} to resume: ${err.message}` }));
+    }
+    if (err?.code === 'quota_exhausted') {
+      await Connection.updateOne({ _id: conn._id }, { $set: { paused_until: err.resumeAt ?? null } });
+      return runSummary(await finishRun(run._id, 'paused', { message: `Paused: ${conn.provider} API quota used up; resuming ${err.resumeAt?.toISOString() ?? 'later'}` }));
+    }
+    if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { message: 'Interrupted; resumes from its checkpoint' }));
+    log.error({ err: e, connection_id: String(conn._id), run_id: String(run._id) }, 'sync run failed');
+    await dropSeen(run._id);
+    return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
+  }
+}
+
+/**
+ * The run-wide index of the last full walk this process worked on, kept between job slices
+ * of the same run. It is reused only when the run's checkpoint is exactly where this
+ * process left it (no other worker advanced the run) and no single-record sync of the
+ * connection wrote in between; otherwise it is loaded again.
+ */
+let runIndexCache: { runId: string; done: number; phase: number; generation: number; index: SyncIndex } | null = null;
+const recordGenerations = new Map<string, number>();
+const generationOf = (connectionId: unknown) => recordGenerations.get(String(connectionId)) ?? 0;
+
+async function runIndexFor(conn: ConnectionDoc, runId: string, cp: Checkpoint): Promise<SyncIndex> {
+  const c = runIndexCache;
+  if (c && c.runId === runId && c.done === cp.done && c.phase === cp.phase && c.generation === generationOf(conn._id)) return c.index;
+  runIndexCache = null;
+  return SyncIndex.forRun(conn);
+}
+
+/** Every external id a full walk has seen so far (all slices, any worker). */
+async function seenIds(runId: Types.ObjectId, objectType: string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for await (const d of SyncRunSeen.collection.find({ run_id: runId, object_type: objectType }, { projection: { ids: 1 } })) for (const id of d.ids as string[]) seen.add(id);
+  return seen;
+}
+
+export async function dropSeen(runId: Types.ObjectId): Promise<void> {
+  await SyncRunSeen.collection.deleteMany({ run_id: runId }).catch(() => {});
+}
+
+async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncOptions): Promise<RunSummary> {
+  const connector = env.connector;
+  const kinds = opts.kind === 'preview' ? (['customer'] as RecordKind[]) : phases(connector);
+  const counts: Counts = bumpCounts(emptyCounts(), run.counts ?? {});
+  const cursors = (conn.cursors ?? {}) as Record<string, string | null>;
+  const cp: Checkpoint = (run.checkpoint as Checkpoint | null) ?? {
+    phase: 0,
+    cursor: null,
+    since: Object.fromEntries(
+      kinds.map((k) => [k, opts.kind === 'incremental' ? (cursors[k] ?? conn.first_full_sync_at?.toISOString() ?? new Date(0).toISOString()) : null]),
+    ),
+    newest: {},
+    done: 0,
+  };
+  const fields = [...new Set(mappingOf(env).map((m) => m.source))];
+  const results: PreviewResult[] = (run.results as PreviewResult[]) ?? [];
+  const complete = opts.kind === 'full' || opts.kind === 'reconcile';
+  // A full walk touches every record: load what it needs to know once, not per page.
+  if (complete) env.index = await runIndexFor(conn, String(run._id), cp);
+  let pages = 0;
+
+  const fetchPage = (kind: RecordKind, cursor: string | null) => {
+    const since = cp.since[kind] ? new Date(new Date(cp.since[kind]!).getTime() - INCREMENTAL_OVERLAP_MS) : null;
+    return withProvider(conn, connector, env.ctx, () =>
+      connector.pull(env.ctx, { kind, cursor, since, fields: kind === 'customer' ? fields : undefined, pageSize: opts.kind === 'preview' ? PREVIEW_SIZE : undefined, signal: opts.signal }),
+      opts.signal,
+    );
+  };
+  // The next page is requested while this one is applied (HTTP and database overlap).
+  let ahead: { kind: RecordKind; cursor: string | null; page: ReturnType<typeof fetchPage> } | null = null;
+  const take = (kind: RecordKind, cursor: string | null) => {
+    const hit = ahead && ahead.kind === kind && ahead.cursor === cursor ? ahead.page : null;
+    ahead = null;
+    return hit ?? fetchPage(kind, cursor);
+  };
+
+  try {
+    while (cp.phase < kinds.length) {
+      const kind = kinds[cp.phase]!;
+      const page = await take(kind, cp.cursor);
+      const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
+      if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
+        ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
+        ahead.page.catch(() => {}); // awaited (and its error handled) on the next turn, if any
+      }
+      const outcome = kind === 'customer' ? await applyCustomerPage(env, page.records) : await applyContactPage(env, page.records);
+      bumpCounts(counts, outcome.counts);
+      await emitStatusEvents(env, outcome.statusChanges);
+      if (opts.kind === 'preview') results.push(...outcome.results);
+      for (const r of page.records) {
+        const at = r.modifiedAt?.toISOString() ?? null;
+        if (at && (!cp.newest[kind] || at > cp.newest[kind]!)) cp.newest[kind] = at;
+      }
+      if (complete && kind === 'customer' && page.records.length) {
+        // Recorded before the checkpoint moves: a replayed page re-inserts the same _id.
+        await SyncRunSeen.collection
+          .insertOne({ _id: `${String(run._id)}:${kind}:${cp.done}` as any, run_id: run._id, object_type: page.records[0]!.objectType, ids: page.records.map((r) => r.externalId) })
+          .catch((e) => {
+            if (!isDuplicateKeyError(e)) throw e;
+          });
+      }
+      cp.done += page.records.length;
+      cp.cursor = opts.kind === 'preview' ? null : page.nextCursor;
+      if (!cp.cursor) {
+        cp.phase++;
+        cp.cursor = null;
+      }
+      await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
+      if (complete && env.index) runIndexCache = { runId: String(run._id), done: cp.done, phase: cp.phase, generation: generationOf(conn._id), index: env.index };
+      pages++;
+      if (cp.phase >= kinds.length) break;
+      if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { counts, message: 'Interrupted; resumes from its checkpoint' }));
+      if (opts.maxPages && pages >= opts.maxPages) return runSummary((await SyncRun.findById(run._id).lean())!);
+    }
+  } catch (e) {
+    runIndexCache = null;
+    throw e;
+  }
+
+  const now = new Date();
+  const set: Record<string, unknown> = {};
+  if (complete) {
+    // A complete walk saw every live record: links it did not see were deleted at the source.
+    const objectType = env.customerObjectType ?? 'company';
+    counts.archived += await archiveUnseen(env, objectType, await seenIds(run._id, objectType));
+    await dropSeen(run._id);
+    runIndexCache = null;
+    set.last_full_sync_at = now;
+    if (!conn.first_full_sync_at) set.first_full_sync_at = now;
+    for (const k of kinds) set[`cursors.${k}`] = new Date(run.started_at.getTime() - INCREMENTAL_OVERLAP_MS).toISOString();
+  }
+  if (opts.kind === 'incremental') {
+    set.last_incremental_at = now;
+    for (const k of kinds) if (cp.newest[k]) set[`cursors.${k}`] = cp.newest[k];
+  }
+  if (Object.keys(set).length) await Connection.updateOne({ _id: conn._id }, { $set: set });
+  return runSummary(await finishRun(run._id, 'succeeded', { counts, results: opts.kind === 'preview' ? results : undefined }));
+}
+
+/** Scans without writing: records missing the match key, duplicates in the source, ambiguous matches. */
+async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.ObjectId, signal?: AbortSignal): Promise<RunSummary> {
+  const counts = emptyCounts();
+  const problems: { object_type: string; record_id: string; name: string | null; match_key: string | null; problem: string }[] = [];
+  const seen = new Map<string, string>();
+  const mapping = mappingOf(env);
+  let cursor: string | null = null;
+  let done = 0;
+  do {
+    const page = await withProvider(conn, env.connector, env.ctx, () => env.connector.pull(env.ctx, { kind: 'customer', cursor, fields: mapping.map((m) => m.source), signal }), signal);
+    const mapped = page.records.map((r) => ({ r, m: mapCustomer(r, mapping, env.workspace.plans) }));
+    const domains = [...new Set(mapped.map((x) => x.m.domain).filter((d): d is string => !!d))];
+    const existing = new Map<string, number>();
+    for (const c of await Customer.find({ workspace_id: conn.workspace_id, domain: { $in: domains } }, { domain: 1, sources: 1 }).lean()) {
+      if ((c.sources ?? []).some((s: any) => String(s.connection_id) === String(conn._id))) continue;
+      existing.set(c.domain!, (existing.get(c.domain!) ?? 0) + 1);
+    }
+    for (const { r, m } of mapped) {
+      if (r.deleted || r.outOfScope) {
+        counts.skipped++;
+        continue;
+      }
+      const problem = (p: string) => problems.push({ object_type: r.objectType, record_id: r.externalId, name: m.name, match_key: m.domain, problem: p });
+      if (!m.domain) {
+        counts.skipped++;
+        problem('missing match key (no domain)');
+      } else if (seen.has(m.domain)) {
+        counts.skipped++;
+        problem(`duplicate match key: same domain as record ${seen.get(m.domain)}`);
+      } else {
+        seen.set(m.domain, r.externalId);
+        const hits = existing.get(m.domain) ?? 0;
+        if (hits > 1) {
+          counts.ambiguous++;
+          problem(`domain matches ${hits} existing customers`);
+        } else if (hits === 1) counts.matched++;
+        else counts.unmatched++;
+      }
+    }
+    done += page.records.length;
+    cursor = page.nextCursor;
+    await saveProgress(runId, { counts, done, total: page.total ?? null, phase: 'customer' });
+  } while (cursor && !signal?.aborted);
+  return runSummary(await finishRun(runId, signal?.aborted ? 'paused' : 'succeeded', { counts, problems }));
+}
+
+/** Re-reads one source record (webhook, Resync, Retry this record) and applies it; newest source state wins. */
+export async function syncRecord(connectionId: string, kind: RecordKind, externalId: string, trigger = 'record'): Promise<RunSummary> {
+  const conn = await getConnection(connectionId);
+  if (conn.state !== 'connected') throw new AppError('conflict', `Connection is ${conn.state}: cannot sync records`);
+  const run = await createRun(conn, 'record' as SyncKind, trigger);
+  const env = await applyEnv(conn, run);
+  try {
+    const rec = await withProvider(conn, env.connector, env.ctx, () => env.connector.fetchOne(env.ctx, kind, externalId));
+    const record: SourceRecord = rec ?? { kind, objectType: kind === 'customer' ? 'company' : 'contact', externalId, modifiedAt: null, deleted: true, fields: {} };
+    recordGenerations.set(String(conn._id), generationOf(conn._id) + 1);
+    const outcome = kind === 'customer' ? await applyCustomerPage(env, [record]) : await applyContactPage(env, [record]);
+    await emitStatusEvents(env, outcome.statusChanges);
+    await Connection.updateOne({ _id: conn._id }, { $set: { last_incremental_at: new Date() } });
+    return runSummary(await finishRun(run._id, 'succeeded', { counts: outcome.counts }));
+  } catch (e) {
+    if (e instanceof ConnectorError && e.code === 'auth_expired') await markReauthorize(conn._id, e.message);
+    return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
+  }
+}
+
+/** Per-customer Resync: re-reads the customer's record in its customer source. */
+export async function resyncCustomer(customerId: string): Promise<RunSummary> {
+  if (!Types.ObjectId.isValid(customerId)) throw new AppError('bad_input', `customer "${customerId}" is not a valid id`);
+  const link = await SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
+  if (!link) throw new AppError('not_found', 'This customer is not linked to a source record');
+  return syncRecord(String(link.connection_id), 'customer', link.external_id, 'resync');
+}
+
+export const SYNC_RUN_JOB = 'sync.run';
+export const SYNC_RECORD_JOB = 'sync.record';
+export const SYNC_WRITEBACK_JOB = 'sync.writeback';
+
+/** Queues a run for the worker; at most one pending run per connection and kind. */
+export async function queueSync(connectionId: string, kind: RunKind, trigger: string): Promise<string> {
+  await getConnection(connectionId);
+  return enqueue(SYNC_RUN_JOB, { connection_id: connectionId, kind, trigger }, { unique: { name: SYNC_RUN_JOB, 'data.connection_id': connectionId, 'data.kind': kind, lastFinishedAt: null } });
+}
+
+export async function queueRecordSync(connectionId: string, kind: RecordKind, externalId: string, eventId?: string): Promise<string> {
+  return enqueue(SYNC_RECORD_JOB, { connection_id: connectionId, kind, external_id: externalId, event_id: eventId ?? null });
+}
+
+defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: string }>(SYNC_RUN_JOB, async (data, ctx) => {
+  const summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId: data.run_id, signal: ctx.signal, maxPages: PAGES_PER_SLICE });
+  await ctx.touch();
+  // Still running: give other workspaces' jobs a turn, then continue from the checkpoint.
+  if (summary.status === 'running' || (summary.status === 'paused' && ctx.signal.aborted)) {
+    await enqueue(SYNC_RUN_JOB, { connection_id: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', run_id: summary.id });
+  }
+});
+
+defineJob<{ connection_id: string; kind: RunKind; schedule: string }>(SCHEDULED_SYNC_JOB, async (data) => {
+  const conn = await Connection.findById(data.connection_id).lean();
+  if (!conn || conn.state !== 'connected') return;
+  if (data.schedule === 'hourly' && (conn.settings as any)?.auto_sync === false) return;
+  await queueSync(data.connection_id, data.kind, 'schedule');
+});
+
+defineJob<{ connection_id: string; kind: RecordKind; external_id: string; event_id?: string | null }>(SYNC_RECORD_JOB, async (data) => {
+  const summary = await syncRecord(data.connection_id, data.kind, data.external_id, 'webhook');
+  if (data.event_id) {
+    await InboundEvent.updateOne(
+      { provider: 'hubspot', event_id: data.event_id },
+      { $set: { status: summary.status === 'succeeded' ? 'processed' : 'failed', error: summary.message, processed_at: new Date() } },
+    );
+  }
+  if (summary.status === 'failed') throw new Error(summary.message ?? 'record sync failed');
+});
+
+/**
+ * Writes Pivotal-owned changes (status, owner, plan, name) to the customer's source record
+ * when the connection's writeback toggle is on. The re-read that follows stores the
+ * source's new stamp and hash, so the change does not come back as an edit.
+ */
+export async function writebackCustomer(customerId: string, changes: Writeback): Promise<{ written: boolean; reason?: string }> {
+  const link = await SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
+  if (!link) return { written: false, reason: 'not linked to a source' };
+  const conn = await getConnection(String(link.connection_id));
+  if (conn.role !== 'customer_source' || conn.state !== 'connected') return { written: false, reason: `connection is ${conn.state}` };
+  if ((conn.settings as any)?.writeback === false) return { written: false, reason: 'writeback is off' };
+  const connector = getConnector(conn.provider);
+  if (!connector.writeback) return { written: false, reason: 'provider has no writeback' };
+  const allowed = Object.fromEntries(Object.entries(changes).filter(([k, v]) => v !== undefined && connector.capabilities.writeback.includes(k as keyof Writeback)));
+  if (Object.keys(allowed).length === 0) return { written: false, reason: 'nothing to write' };
+  const ctx = connectorContext(conn);
+  const res = await withProvider(conn, connector, ctx, () => connector.writeback!(ctx, link.external_id, allowed));
+  if (res.modifiedAt) await SourceLink.updateOne({ _id: link._id }, { $set: { source_modified_at: res.modifiedAt } });
+  await syncRecord(String(conn._id), 'customer', link.external_id, 'writeback');
+  return { written: true };
+}
+
+defineJob<{ customer_id: string; changes: Writeback; actor?: string }>(SYNC_WRITEBACK_JOB, async (data) => {
+  const r = await writebackCustomer(data.customer_id, data.changes ?? {});
+  log.info({ customer_id: data.customer_id, actor: data.actor, ...r }, 'writeback');
+});

@@ -1,0 +1,162 @@
+// Alerts from the domain event feed against the fake Slack: exactly one message per
+// transition under duplicated events and two workers, routing to the customer's channel
+// else the default (logged as routing_fallback), and Slack's errors handled.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import mongoose from 'mongoose';
+import { useTestDatabase } from '../helpers/db.ts';
+import { startFakeSlack, validateBlocks, type FakeSlack } from '../fakes/slack.ts';
+import { resetEnvCache } from '../../core/env.ts';
+import { log } from '../../core/log.ts';
+import { createWorkspace } from '../../core/workspaces/workspaces.ts';
+import { createCustomers } from '../../core/customers/customers.ts';
+import { linkSlackTeam } from '../../core/slack/link.ts';
+import { setSlackRetryConfig } from '../../core/slack/client.ts';
+import { setCustomerStatus } from '../../core/customers/status.ts';
+import { emitDomainEvent } from '../../core/events/emit.ts';
+import { dispatchDomainEvent } from '../../core/events/dispatch.ts';
+import '../../core/alerts/deliver.ts';
+import { startJobProcessor, enqueue, JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
+import { AlertDelivery } from '../../core/models/alerts.ts';
+import { DomainEvent } from '../../core/models/events.ts';
+import { SlackInstallation } from '../../core/models/slack.ts';
+import { Workspace } from '../../core/models/workspace.ts';
+
+useTestDatabase('slack_alerts');
+
+const TOKEN = 'xoxb-alerts-team-token';
+const DEFAULT = 'C0DEFAULT1';
+const saved = { ...process.env };
+let fake: FakeSlack;
+let seq = 0;
+
+/** A fresh Slack team + workspace + customer, so each test owns its state. */
+async function setup(opts: { linkedChannel?: string; channels?: { id: string; name: string; isMember?: boolean; isArchived?: boolean }[] } = {}) {
+  seq++;
+  const teamId = `T0ALERT${String(seq).padStart(3, '0')}`;
+  const token = `${TOKEN}-${seq}`;
+  fake.addTeam({ teamId, botToken: token, channels: [{ id: DEFAULT, name: 'cs-alerts', isMember: true }, ...(opts.channels ?? [])] });
+  const ws = await createWorkspace({ name: `Alerts ${seq}` });
+  await linkSlackTeam({ workspaceId: String(ws._id), teamId, botToken: token, defaultChannelId: DEFAULT });
+  const [customer] = await createCustomers(ws._id, [{ name: `Acme ${seq}`, domain: `acme${seq}.test`, slack_channel_id: opts.linkedChannel ?? null, billing: { plan: 'Growth', mrr: 140000, payment_status: 'failing' } }]);
+  return { teamId, token, ws, customer: customer! };
+}
+
+/** Messages the bot of one team posted successfully to a channel. */
+const sentTo = (token: string, channel: string) => fake.callsTo('chat.postMessage').filter((c) => c.token === token && c.args.channel === channel && c.response.ok === true);
+
+async function lastEventId(customerId: mongoose.Types.ObjectId, type: string): Promise<string> {
+  const e = await DomainEvent.findOne({ customer_id: customerId, type: type as never }).lean();
+  return String(e!._id);
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not met in time');
+}
+
+beforeAll(async () => {
+  fake = await startFakeSlack();
+  process.env.SLACK_API_URL = fake.apiUrl;
+  resetEnvCache();
+  setSlackRetryConfig({ retries: 0 });
+});
+
+afterAll(async () => {
+  setSlackRetryConfig(undefined);
+  await fake?.close();
+  process.env = saved;
+  resetEnvCache();
+});
+
+describe('alerts', () => {
+  it('fires once per transition under duplicated events and two workers', async () => {
+    const { token, ws, customer } = await setup({ linkedChannel: 'C0ACMECHAN', channels: [{ id: 'C0ACMECHAN', name: 'acme', isMember: true }] });
+    const workers = [await startJobProcessor({ name: 'w1', processEveryMs: 150 }), await startJobProcessor({ name: 'w2', processEveryMs: 150 })];
+    try {
+      // The same payment failure reported three times at once (duplicate webhooks).
+      const emitted = await Promise.all([1, 2, 3].map(() => emitDomainEvent({ workspaceId: ws._id, customerId: customer._id, type: 'customer.payment_failed', dedupeKey: `pf:${customer._id}:in_1`, data: { invoice: 'in_1' }, actor: { type: 'system', id: 'stripe' } })));
+      expect(emitted.filter(Boolean)).toHaveLength(1);
+      // A status change applied twice concurrently (double click, two processes).
+      await Promise.all([1, 2].map(() => setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'champion left', actor: { type: 'user', id: 'u1', name: 'Ann' } }).catch(() => null)));
+      // And the dispatch job itself duplicated, as a non-atomic lock could do.
+      const pf = await lastEventId(customer._id, 'customer.payment_failed');
+      await enqueue('events.dispatch', { event_id: pf });
+      await enqueue('events.dispatch', { event_id: pf });
+      await until(async () => (await AlertDelivery.countDocuments({ workspace_id: ws._id, status: 'sent' })) === 2);
+      // give the duplicates time to run and (not) post
+      await until(async () => (await mongoose.connection.db!.collection(JOBS_COLLECTION).countDocuments({ name: 'events.dispatch', nextRunAt: { $ne: null } })) === 0);
+      await new Promise((r) => setTimeout(r, 500));
+      const posted = sentTo(token, 'C0ACMECHAN');
+      expect(posted).toHaveLength(2);
+      const texts = posted.map((c) => String(c.args.text)).sort();
+      expect(texts[0]).toContain('Marked at risk');
+      expect(texts[1]).toContain('Payment failing');
+      for (const c of posted) expect(validateBlocks(c.args.blocks, 'message')).toEqual([]);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop({ drainMs: 2000 })));
+    }
+  });
+
+  it('routes to the default channel when the customer has none and logs routing_fallback', async () => {
+    const info = vi.spyOn(log, 'info');
+    const { token, ws, customer } = await setup();
+    await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'churned', reason: 'budget', actor: { type: 'user', id: 'u1' } });
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.churned'));
+    expect(sentTo(token, DEFAULT)).toHaveLength(1);
+    expect(info.mock.calls.some(([obj, msg]) => msg === 'routing_fallback' && (obj as any).reason === 'no_customer_channel')).toBe(true);
+    info.mockRestore();
+    // a churned customer gets no further alerts
+    await emitDomainEvent({ workspaceId: ws._id, customerId: customer._id, type: 'customer.payment_failed', dedupeKey: `pf:${customer._id}:late`, data: {} });
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.payment_failed'));
+    expect(sentTo(token, DEFAULT)).toHaveLength(1);
+  });
+
+  it('falls back from an archived channel and joins a public channel it is not in', async () => {
+    const a = await setup({ linkedChannel: 'C0ARCHIVED', channels: [{ id: 'C0ARCHIVED', name: 'old', isArchived: true }] });
+    await setCustomerStatus({ customerId: a.customer._id, workspaceId: a.ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    await dispatchDomainEvent(await lastEventId(a.customer._id, 'customer.at_risk'));
+    expect(sentTo(a.token, DEFAULT)).toHaveLength(1);
+    expect((await AlertDelivery.findOne({ workspace_id: a.ws._id }).lean())!.routed_to).toBe('default_channel');
+
+    const b = await setup({ linkedChannel: 'C0NOTJOIN1', channels: [{ id: 'C0NOTJOIN1', name: 'acme-b', isMember: false }] });
+    await setCustomerStatus({ customerId: b.customer._id, workspaceId: b.ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    await dispatchDomainEvent(await lastEventId(b.customer._id, 'customer.at_risk'));
+    expect(fake.joinedChannels(b.teamId)).toContain('C0NOTJOIN1');
+    expect(sentTo(b.token, 'C0NOTJOIN1')).toHaveLength(1);
+  });
+
+  it('marks the installation broken on invalid_auth', async () => {
+    const { token, ws, customer, teamId } = await setup();
+    fake.revokeToken(token, 'invalid_auth');
+    await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    expect((await SlackInstallation.findOne({ team_id: teamId }).lean())!.status).toBe('broken');
+    expect((await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!.status).toBe('failed');
+  });
+
+  it('reschedules after ratelimited with Retry-After', async () => {
+    const { ws, customer } = await setup();
+    fake.rateLimit('chat.postMessage', { times: 1, retryAfterSec: 7 });
+    await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    const before = Date.now();
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    const delivery = (await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!;
+    expect(delivery.status).toBe('retrying');
+    const job = await mongoose.connection.db!.collection(JOBS_COLLECTION).findOne({ name: 'alerts.send', 'data.delivery_id': String(delivery._id) });
+    expect(job).not.toBeNull();
+    expect(new Date(job!.nextRunAt).getTime()).toBeGreaterThanOrEqual(before + 6_000);
+  });
+
+  it('respects the workspace alert toggles', async () => {
+    const { token, ws, customer } = await setup();
+    await Workspace.updateOne({ _id: ws._id }, { $set: { 'settings.alerts.at_risk': false } });
+    await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    expect(sentTo(token, DEFAULT)).toHaveLength(0);
+    expect((await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!.status).toBe('skipped');
+  });
+});
