@@ -56,7 +56,24 @@ export async function dispatchDomainEvent(eventId: string): Promise<void> {
       await enqueue('events.consume', { event_id: eventId, consumer: consumer.name, attempt: 1 }, { at: new Date(Date.now() + 30_000) });
     }
   }
+  await DomainEvent.updateOne({ _id: event._id }, { $set: { dispatched_at: new Date() } });
 }
+
+/**
+ * The event is recorded before its dispatch job is queued; if queueing failed (or the
+ * job was lost), this finds events still undispatched after a grace period and queues
+ * them again. Dispatch is idempotent, so a rare double dispatch is harmless.
+ */
+export async function sweepUndispatchedEvents(graceMs = 2 * 60_000): Promise<number> {
+  const stale = await DomainEvent.find({ dispatched_at: null, createdAt: { $lt: new Date(Date.now() - graceMs) } }, { _id: 1 }).limit(500).lean();
+  for (const e of stale) await enqueue(DISPATCH_JOB, { event_id: String(e._id) }, { unique: { name: DISPATCH_JOB, 'data.event_id': String(e._id) } });
+  return stale.length;
+}
+
+defineJob('events.sweep', async () => {
+  const n = await sweepUndispatchedEvents();
+  if (n) log.warn({ count: n }, 're-queued undispatched domain events');
+});
 
 defineJob<{ event_id: string }>(DISPATCH_JOB, async (data) => {
   await dispatchDomainEvent(data.event_id);

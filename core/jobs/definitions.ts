@@ -4,6 +4,7 @@ import { defineJob, scheduleRepeating } from './agenda.ts';
 import { SyncRun } from '../models/sync.ts';
 import mongoose from 'mongoose';
 import { InboundEvent } from '../models/events.ts';
+import '../events/dispatch.ts';
 import '../alerts/deliver.ts';
 import '../sync/engine.ts';
 import '../connectors/stripe/index.ts';
@@ -20,4 +21,5 @@ defineJob('maintenance.cleanup', async () => {
 
 export async function scheduleRecurringJobs(): Promise<void> {
   await scheduleRepeating('maintenance.cleanup', '1 hour', { kind: 'cleanup' }, { unique: { name: 'maintenance.cleanup' } });
+  await scheduleRepeating('events.sweep', '2 minutes', { kind: 'sweep' }, { unique: { name: 'events.sweep' } });
 }

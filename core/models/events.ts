@@ -45,6 +45,8 @@ const domainEventSchema = new Schema(
     data: { type: Schema.Types.Mixed, default: () => ({}) },
     previous: { type: Schema.Types.Mixed, default: null },
     actor: { type: String, default: null },
+    /** set once every consumer has run; the sweeper re-dispatches events left without it */
+    dispatched_at: { type: Date, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, minimize: false },
 );
