@@ -49,3 +49,12 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+// Provider-issued secrets that may appear inside provider error messages: API keys,
+// OAuth codes and tokens, webhook secrets, Slack tokens.
+const SECRET_PATTERN = /\b(?:sk|rk|pk|ac|whsec|acct_secret)_(?:live_|test_)?[A-Za-z0-9]{8,}|\bxox[abpre]-[A-Za-z0-9-]{6,}|\bBearer\s+[A-Za-z0-9._~+/-]{8,}/g;
+
+/** Removes anything that looks like a credential from a message before it is shown or logged. */
+export function redactSecrets(message: string): string {
+  return message.replace(SECRET_PATTERN, '[redacted]');
+}

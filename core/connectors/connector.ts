@@ -144,7 +144,8 @@ export interface WebhookEvent {
 }
 
 export interface OAuthSupport {
-  authorizeUrl(input: { state: string; redirectUri: string; mode?: 'live' | 'test' }): string;
+  /** readOnly: ask only for read access (Stripe as billing signal never writes) */
+  authorizeUrl(input: { state: string; redirectUri: string; mode?: 'live' | 'test'; readOnly?: boolean }): string;
   exchangeCode(input: { code: string; redirectUri: string }): Promise<Credentials>;
   refresh(credentials: Credentials): Promise<Credentials>;
 }

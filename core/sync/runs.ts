@@ -4,7 +4,7 @@
 import { Types } from 'mongoose';
 import { stringify } from 'csv-stringify/sync';
 import { SyncRun, SyncError, type SyncKind } from '../models/sync.ts';
-import { AppError, isDuplicateKeyError } from '../errors.ts';
+import { AppError, isDuplicateKeyError, redactSecrets } from '../errors.ts';
 import { ConnectorError } from '../connectors/connector.ts';
 
 export const COUNT_KEYS = ['created', 'updated', 'unchanged', 'matched', 'unmatched', 'skipped', 'ambiguous', 'archived', 'errors'] as const;
@@ -103,8 +103,9 @@ export async function recordSyncError(input: {
 }): Promise<{ ignored: boolean }> {
   const e = input.error;
   const code = e instanceof ConnectorError ? e.code : e instanceof AppError ? e.code : 'permanent';
-  const message = e instanceof Error ? e.message : String(e);
-  const providerResponse = e instanceof ConnectorError ? (e.providerResponse ?? null) : null;
+  // Provider messages and bodies are shown to admins and exported as CSV: strip credentials.
+  const message = redactSecrets(e instanceof Error ? e.message : String(e));
+  const providerResponse = e instanceof ConnectorError && e.providerResponse ? redactSecrets(e.providerResponse).slice(0, 10_000) : null;
   const key = { connection_id: input.connection._id, object_type: input.objectType, record_id: input.recordId };
   const existing = await SyncError.findOne(key).lean();
   if (existing) {

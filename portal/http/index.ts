@@ -3,5 +3,6 @@
 import type { Router } from 'express';
 import { stripeWebhookRouter } from './stripe-webhooks.ts';
 import { hubspotWebhooksRouter } from './hubspot-webhooks.ts';
+import { connectRouter } from './connect.ts';
 
-export const portalRouters: Router[] = [stripeWebhookRouter, hubspotWebhooksRouter];
+export const portalRouters: Router[] = [stripeWebhookRouter, hubspotWebhooksRouter, connectRouter];

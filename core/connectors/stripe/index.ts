@@ -47,11 +47,11 @@ export const stripeConnector: Connector = {
   provider: 'stripe',
   capabilities: { contacts: false, customFields: false, writeback: ['status'], webhooks: true },
   oauth: {
-    authorizeUrl({ state, redirectUri }) {
+    authorizeUrl({ state, redirectUri, readOnly }) {
       const clientId = env().STRIPE_CLIENT_ID;
       if (!clientId) throw new ConnectorError('permanent', 'STRIPE_CLIENT_ID is not set: Stripe Connect OAuth is not configured');
       const u = new URL('/oauth/authorize', env().STRIPE_CONNECT_BASE_URL);
-      u.search = new URLSearchParams({ response_type: 'code', client_id: clientId, scope: 'read_write', state, redirect_uri: redirectUri }).toString();
+      u.search = new URLSearchParams({ response_type: 'code', client_id: clientId, scope: readOnly ? 'read_only' : 'read_write', state, redirect_uri: redirectUri }).toString();
       return u.toString();
     },
     async exchangeCode({ code }) {
