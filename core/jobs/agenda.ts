@@ -9,6 +9,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { log } from '../log.ts';
 import { AppError } from '../errors.ts';
 import { installClaimLocking } from './claim-lock.ts';
+import { startHeartbeat } from './heartbeat.ts';
 
 export const JOBS_COLLECTION = 'agenda_jobs';
 
@@ -141,9 +142,11 @@ export async function startJobProcessor(opts: { concurrency?: number; processEve
     );
   }
   await agenda.start();
+  const heartbeat = startHeartbeat();
   return {
     agenda,
     stop: async ({ drainMs = 15_000 } = {}) => {
+      await heartbeat.stop();
       // Ask long jobs to checkpoint and return, then wait for them; a job still running
       // after drainMs keeps its lock and is taken over once the lock expires.
       shutdown.abort();

@@ -6,6 +6,22 @@ import { openSyncErrors, syncErrorRows, SYNC_ERROR_CSV_COLUMNS, COUNT_KEYS } fro
 import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
 import { CliExit, printCsv, printJson, printLine, printTable } from '../output.ts';
 import { registerConnectHubspot } from './connect-hubspot.ts';
+import { workersAlive } from '../../jobs/heartbeat.ts';
+import { SyncRun } from '../../models/sync.ts';
+import { runSummary } from '../../sync/runs.ts';
+import { Types } from 'mongoose';
+
+async function queueAndWait(connectionId: string, kind: RunKind) {
+  const since = new Date(Date.now() - 1000);
+  await queueSync(connectionId, kind, 'cli');
+  for (;;) {
+    const run = await SyncRun.findOne({ connection_id: new Types.ObjectId(connectionId), kind, createdAt: { $gte: since } }).sort({ createdAt: -1 }).lean();
+    if (run && ['succeeded', 'failed', 'canceled'].includes(run.status)) return runSummary(run);
+    // paused for a provider quota (not merely between worker slices): report it
+    if (run?.status === 'paused' && Date.now() - new Date(run.updatedAt).getTime() > 30_000) return runSummary(run);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 export function registerSyncCommands(program: Command): void {
   registerConnectHubspot(program);
@@ -27,7 +43,9 @@ export function registerSyncCommands(program: Command): void {
         if (opts.json) return printJson({ queued: true, job_id: jobId, connection_id: connectionId, kind });
         return printLine(`queued ${kind} sync (job ${jobId})`);
       }
-      const summary = await runSync({ connectionId, kind, trigger: 'cli' });
+      // A running worker takes the job (its slices interleave with other workspaces);
+      // with none, the CLI does the work itself.
+      const summary = (await workersAlive()) > 0 ? await queueAndWait(connectionId, kind) : await runSync({ connectionId, kind, trigger: 'cli' });
       if (opts.json) printJson(summary);
       else {
         printLine(`${kind} sync ${summary.status}${summary.message ? `: ${summary.message}` : ''}`);
