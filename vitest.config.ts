@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'core/**/*.test.ts', 'bot/**/*.test.ts', 'portal/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
     pool: 'forks',
     maxWorkers: 3,
     testTimeout: 30_000,
