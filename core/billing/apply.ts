@@ -200,7 +200,8 @@ export async function applyBilling(ctx: BillingApplyContext, sources: BillingSou
       counts.unchanged++;
     } else {
       counts.updated++;
-      ops.push({ updateOne: { filter: { _id: w.customer._id }, update: { $set: { ...next, 'billing.synced_at': new Date(ctx.now * 1000) } } } });
+      // raw driver write: set updatedAt by hand (the customer search index refreshes by it)
+      ops.push({ updateOne: { filter: { _id: w.customer._id }, update: { $set: { ...next, 'billing.synced_at': new Date(ctx.now * 1000), updatedAt: new Date() } } } });
     }
     const prevStatus = (prev.payment_status ?? 'none') as PaymentStatus;
     const failingNow = w.billing.payment_status === 'failing' || w.billing.payment_status === 'past_due';

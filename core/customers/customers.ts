@@ -7,6 +7,7 @@ import { nextDisplayIds } from '../models/counter.ts';
 import { AppError } from '../errors.ts';
 import { lowerKey, searchGrams } from './text.ts';
 import { normalizeDomain } from '../domain.ts';
+import { invalidateCustomerSearch } from './search-index.ts';
 
 export interface NewCustomer {
   name: string;
@@ -30,7 +31,9 @@ export async function createCustomers(workspaceId: Types.ObjectId, items: NewCus
     const domain = item.domain === undefined ? null : normalizeDomain(item.domain);
     return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain) };
   });
-  return Customer.insertMany(docs, { ordered: true });
+  const created = await Customer.insertMany(docs, { ordered: true });
+  invalidateCustomerSearch(workspaceId);
+  return created;
 }
 
 export const listFilters = z.object({

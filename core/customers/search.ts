@@ -1,13 +1,16 @@
 // Customer lookup shared by `/pivotal QUERY` and `pivotal customers show`: display id,
 // then exact (name, domain, contact email), then prefix, then typo-tolerant. Archived
 // customers are never offered; churned ones stay searchable.
-import type { Types } from 'mongoose';
+//
+// Matching and the documents returned come from the in-memory index of search-index.ts
+// (FerretDB v1 answers every query, `_id` lookups included, with a collection scan), so a
+// search reads nothing from the database once the index is warm.
+import { Types } from 'mongoose';
 import { distance } from 'fastest-levenshtein';
-import { Customer } from '../models/customer.ts';
-import { Contact } from '../models/contact.ts';
 import { normalizeDomain } from '../domain.ts';
 import { AppError } from '../errors.ts';
 import { lowerKey, trigrams } from './text.ts';
+import { customerSearchIndex, type WorkspaceSearchIndex } from './search-index.ts';
 
 export type MatchKind = 'display_id' | 'exact' | 'prefix' | 'fuzzy' | 'none';
 
@@ -18,43 +21,52 @@ export interface SearchResult<T = any> {
   suggestions: T[];
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const notArchived = { status: { $ne: 'archived' as const } };
-
 export const MAX_QUERY_LENGTH = 200;
+/** typo-tolerant candidates scored per query (the best-overlapping ones) */
+const FUZZY_CANDIDATES = 2_000;
+
+interface Plan {
+  match: MatchKind;
+  slots: number[];
+  /** for 'none': suggestion slots */
+  suggestions: number[];
+}
 
 export async function searchCustomers(workspaceId: Types.ObjectId, rawQuery: string, opts: { limit?: number } = {}): Promise<SearchResult> {
   const limit = opts.limit ?? 10;
   const query = lowerKey(rawQuery ?? '');
   if (!query) throw new AppError('bad_input', 'Type a customer name, domain, contact email or id');
   if (query.length > MAX_QUERY_LENGTH) throw new AppError('bad_input', `The search text is too long (at most ${MAX_QUERY_LENGTH} characters)`);
-  const base = { workspace_id: workspaceId, ...notArchived };
+  const ix = await customerSearchIndex(workspaceId, { contacts: query.includes('@') });
 
+  const plan = planSearch(ix, query, limit);
+  const docs = (slots: number[]) => slots.map((slot) => ix.doc(slot));
+  if (plan.match === 'none') return { match: 'none', customers: [], suggestions: docs(plan.suggestions) };
+  return { match: plan.match, customers: docs(plan.slots), suggestions: [] };
+}
+
+/** Which customers answer the query, from the index alone. */
+function planSearch(ix: WorkspaceSearchIndex, query: string, limit: number): Plan {
   const idMatch = /^#?(\d{1,12})$/.exec(query);
   if (idMatch) {
-    const byId = await Customer.findOne({ ...base, display_id: Number(idMatch[1]) }).lean();
-    if (byId) return { match: 'display_id', customers: [byId], suggestions: [] };
+    const slots = ix.byDisplay(Number(idMatch[1]));
+    if (slots.length) return { match: 'display_id', slots: slots.slice(0, 1), suggestions: [] };
   }
 
   const domain = normalizeDomain(query);
-  const or: Record<string, unknown>[] = [{ name_lower: query }];
-  if (domain) or.push({ domain });
-  if (query.includes('@')) {
-    const contacts = await Contact.find({ workspace_id: workspaceId, email: query, customer_id: { $ne: null } }, { customer_id: 1 }).limit(limit).lean();
-    if (contacts.length) or.push({ _id: { $in: contacts.map((c) => c.customer_id) } });
+  const exact = ix.exact(query, domain, query.includes('@') ? query : null);
+  if (exact.length) {
+    const byStatus = exact.sort((a, b) => (ix.statuses[a]! < ix.statuses[b]! ? -1 : ix.statuses[a]! > ix.statuses[b]! ? 1 : ix.displayIds[a]! - ix.displayIds[b]!));
+    return { match: 'exact', slots: byStatus.slice(0, limit), suggestions: [] };
   }
-  const exact = await Customer.find({ ...base, $or: or }).sort({ status: 1, display_id: 1 }).limit(limit).lean();
-  if (exact.length) return { match: 'exact', customers: exact, suggestions: [] };
 
-  const prefix = new RegExp(`^${escapeRegex(query)}`);
-  const prefixOr: Record<string, unknown>[] = [{ name_lower: prefix }, { domain: prefix }];
-  const byPrefix = await Customer.find({ ...base, $or: prefixOr }).sort({ name_lower: 1 }).limit(limit).lean();
-  if (byPrefix.length) return { match: 'prefix', customers: byPrefix, suggestions: [] };
+  const byPrefix = ix.prefix(query, limit);
+  if (byPrefix.length) return { match: 'prefix', slots: byPrefix, suggestions: [] };
 
-  const scored = await fuzzyCandidates(workspaceId, query, 400);
-  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit).map((s) => s.customer);
-  if (close.length) return { match: 'fuzzy', customers: close, suggestions: [] };
-  return { match: 'none', customers: [], suggestions: scored.filter((s) => s.score >= 0.34).slice(0, 3).map((s) => s.customer) };
+  const scored = fuzzyCandidates(ix, query, 400);
+  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit).map((s) => s.slot);
+  if (close.length) return { match: 'fuzzy', slots: close, suggestions: [] };
+  return { match: 'none', slots: [], suggestions: scored.filter((s) => s.score >= 0.34).slice(0, 3).map((s) => s.slot) };
 }
 
 /** Similarity in [0, 1] between the query and a name or domain, word by word. */
@@ -76,15 +88,15 @@ export function similarity(query: string, candidate: string): number {
   return best;
 }
 
-async function fuzzyCandidates(workspaceId: Types.ObjectId, query: string, max: number) {
+function fuzzyCandidates(ix: WorkspaceSearchIndex, query: string, max: number) {
   const grams = trigrams(query);
   if (!grams.length) return [];
-  const docs = await Customer.find({ workspace_id: workspaceId, ...notArchived, search_grams: { $in: grams } }).limit(max * 5).lean();
-  return docs
-    .map((customer) => {
-      const label = customer.domain ?? '';
-      const score = Math.max(similarity(query, customer.name), label ? similarity(query, label) : 0, label ? similarity(query, label.split('.')[0] ?? '') : 0);
-      return { customer, score };
+  return ix
+    .gramCandidates(grams, FUZZY_CANDIDATES)
+    .map((slot) => {
+      const label = ix.domains[slot] ?? '';
+      const score = Math.max(similarity(query, ix.names[slot]!), label ? similarity(query, label) : 0, label ? similarity(query, ix.label(slot) ?? '') : 0);
+      return { slot, score };
     })
     .sort((a, b) => b.score - a.score)
     .slice(0, max);

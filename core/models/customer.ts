@@ -87,6 +87,7 @@ customerSchema.index({ workspace_id: 1, name_lower: 1 });
 customerSchema.index({ workspace_id: 1, domain: 1 });
 customerSchema.index({ workspace_id: 1, status: 1 });
 customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
+customerSchema.index({ workspace_id: 1, updatedAt: 1 }); // search index refresh (core/customers/search-index.ts)
 customerSchema.index({ workspace_id: 1, 'billing.stripe_customer_id': 1 });
 
 export const Customer = defineModel('Customer', customerSchema, 'customers');

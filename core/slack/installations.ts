@@ -18,10 +18,24 @@ const CACHE_TTL_MS = 30_000;
 const installCache = new Map<string, { at: number; value: Promise<InstallLookup | null> }>();
 type InstallLookup = { status: string; bot_token: string; bot_user_id?: string | null; workspace_id: unknown };
 
+function lookup(teamId: string): Promise<InstallLookup | null> {
+  return SlackInstallation.findOne({ team_id: teamId }, { status: 1, bot_token: 1, bot_user_id: 1, workspace_id: 1 }).lean().exec() as Promise<InstallLookup | null>;
+}
+
 function cachedInstall(teamId: string): Promise<InstallLookup | null> {
   const hit = installCache.get(teamId);
   if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.value;
-  const value = SlackInstallation.findOne({ team_id: teamId }, { status: 1, bot_token: 1, bot_user_id: 1, workspace_id: 1 }).lean().exec() as Promise<InstallLookup | null>;
+  if (hit) {
+    // Stale: answer from the cache and refresh behind it, so the ack never waits on a
+    // busy database once a team has been seen.
+    hit.at = Date.now();
+    lookup(teamId).then(
+      (fresh) => installCache.set(teamId, { at: Date.now(), value: Promise.resolve(fresh) }),
+      () => {},
+    );
+    return hit.value;
+  }
+  const value = lookup(teamId);
   installCache.set(teamId, { at: Date.now(), value });
   value.catch(() => installCache.delete(teamId));
   if (installCache.size > 10_000) installCache.delete(installCache.keys().next().value!);

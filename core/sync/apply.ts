@@ -66,11 +66,12 @@ export function mappingOf(env: ApplyEnv): FieldMappingEntry[] {
 
 /** One SourceLink, compactly: 150k of these must fit comfortably in a worker's memory. */
 export interface LinkEntry {
-  id: string;
   target: string;
-  /** first HASH_KEEP characters of content_hash (collisions at 96 bits are not a concern) */
-  hash: string | null;
+  /** the first 52 bits of content_hash, as a number (no string kept per link) */
+  hash: number | null;
   mod: number | null;
+  /** contact links: the target contact exists */
+  live?: boolean;
 }
 interface CustomerEntry {
   domain: string | null;
@@ -80,8 +81,7 @@ interface CustomerEntry {
   reason: string | null;
 }
 
-const HASH_KEEP = 24;
-const shortHash = (h: string | null | undefined): string | null => (h ? h.slice(0, HASH_KEEP) : null);
+const shortHash = (h: string | null | undefined): number | null => (h ? Number.parseInt(h.slice(0, 13), 16) : null);
 const linkKey = (objectType: string, externalId: string) => `${objectType}\n${externalId}`;
 const hex = (id: unknown) => String(id);
 const oid = (id: string) => new Types.ObjectId(id);
@@ -96,10 +96,10 @@ const BATCH = 5000;
  * applies either way.
  */
 export class SyncIndex {
-  links = new Map<string, LinkEntry>();
+  /** object type → external id → link */
+  links = new Map<string, Map<string, LinkEntry>>();
   customers = new Map<string, CustomerEntry>();
   byDomain = new Map<string, string[]>();
-  contacts = new Set<string>();
   primaries = new Set<string>();
   errors = new Map<string, { ignored: boolean; at: number | null }>();
   /** which record kinds the run-wide load has covered */
@@ -126,7 +126,7 @@ export class SyncIndex {
   async ensureKind(kind: RecordKind): Promise<void> {
     if (!this.runWide || this.loaded.has(kind)) return;
     if (kind === 'customer') await this.addCustomers({ workspace_id: this.workspaceId });
-    else await this.addContacts({ workspace_id: this.workspaceId });
+    else await this.markLiveContacts({ workspace_id: this.workspaceId });
     this.loaded.add(kind);
   }
 
@@ -136,7 +136,7 @@ export class SyncIndex {
     const objectType = records[0]!.objectType;
     const ids = records.map((r) => r.externalId);
     await this.addLinks({ connection_id: this.connectionId, object_type: objectType, external_id: { $in: ids } });
-    const targets = ids.map((id) => this.links.get(linkKey(objectType, id))?.target).filter((t): t is string => !!t).map(oid);
+    const targets = ids.map((id) => this.link(objectType, id)?.target).filter((t): t is string => !!t).map(oid);
     if (kind === 'customer') {
       await this.addErrors({ connection_id: this.connectionId, object_type: objectType, record_id: { $in: ids }, resolved_at: null });
       if (targets.length) await this.addCustomers({ _id: { $in: targets } });
@@ -144,18 +144,20 @@ export class SyncIndex {
     } else {
       const parentIds = [...new Set(records.flatMap((r) => r.parentExternalIds ?? []))];
       if (parentIds.length) await this.addLinks({ connection_id: this.connectionId, object_type: parentObjectType, external_id: { $in: parentIds } });
-      if (targets.length) await this.addContacts({ _id: { $in: targets } });
-      const parents = parentIds.map((p) => this.links.get(linkKey(parentObjectType, p))?.target).filter((t): t is string => !!t).map(oid);
-      if (parents.length) await this.addContacts({ customer_id: { $in: parents }, is_primary: true, archived_at: null });
+      if (targets.length) await this.markLiveContacts({ _id: { $in: targets } });
+      const parents = parentIds.map((p) => this.link(parentObjectType, p)?.target).filter((t): t is string => !!t).map(oid);
+      if (parents.length) await this.markLiveContacts({ customer_id: { $in: parents }, is_primary: true, archived_at: null });
     }
   }
 
   link(objectType: string, externalId: string): LinkEntry | undefined {
-    return this.links.get(linkKey(objectType, externalId));
+    return this.links.get(objectType)?.get(externalId);
   }
 
   setLink(objectType: string, externalId: string, entry: LinkEntry): void {
-    this.links.set(linkKey(objectType, externalId), entry);
+    let m = this.links.get(objectType);
+    if (!m) this.links.set(objectType, (m = new Map()));
+    m.set(externalId, entry);
   }
 
   addCustomer(id: string, entry: CustomerEntry): void {
@@ -179,7 +181,7 @@ export class SyncIndex {
 
   async addLinks(filter: Record<string, unknown>): Promise<void> {
     await this.each(SourceLink, filter, { object_type: 1, external_id: 1, target_id: 1, content_hash: 1, source_modified_at: 1 }, (l) =>
-      this.setLink(l.object_type, l.external_id, { id: hex(l._id), target: hex(l.target_id), hash: shortHash(l.content_hash), mod: l.source_modified_at ? new Date(l.source_modified_at).getTime() : null }),
+      this.setLink(l.object_type, l.external_id, { target: hex(l.target_id), hash: shortHash(l.content_hash), mod: l.source_modified_at ? new Date(l.source_modified_at).getTime() : null }),
     );
   }
 
@@ -195,11 +197,14 @@ export class SyncIndex {
     );
   }
 
-  private async addContacts(filter: Record<string, unknown>): Promise<void> {
+  /** Marks the contact links whose contact exists (live) and notes customers with a primary contact. */
+  private async markLiveContacts(filter: Record<string, unknown>): Promise<void> {
+    const live = new Set<string>();
     await this.each(Contact, filter, { customer_id: 1, is_primary: 1, archived_at: 1 }, (c) => {
-      this.contacts.add(hex(c._id));
+      live.add(hex(c._id));
       if (c.is_primary && !c.archived_at && c.customer_id) this.primaries.add(hex(c.customer_id));
     });
+    if (live.size) for (const m of this.links.values()) for (const l of m.values()) if (live.has(l.target)) l.live = true;
   }
 
   private async addErrors(filter: Record<string, unknown>): Promise<void> {
@@ -227,9 +232,8 @@ export class SyncIndex {
 
   /** Company links of this connection that are not among `seen` (external ids). */
   unseen(objectType: string, seen: Set<string>): string[] {
-    const prefix = `${objectType}\n`;
     const out: string[] = [];
-    for (const [k, l] of this.links) if (k.startsWith(prefix) && !seen.has(k.slice(prefix.length))) out.push(l.target);
+    for (const [id, l] of this.links.get(objectType) ?? []) if (!seen.has(id)) out.push(l.target);
     return out;
   }
 }
@@ -323,7 +327,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
   const docs = new Map(changed.length ? (await Customer.find({ _id: { $in: changed } }).lean()).map((c) => [String(c._id), c]) : []);
 
   const newLinks: Record<string, unknown>[] = [];
-  const newLinkKeys: { externalId: string; customer: string | null }[] = [];
+  const newLinkKeys: { externalId: string; target: string; customer: string | null }[] = [];
   const newCustomers: { link: number; doc: Record<string, unknown> }[] = [];
   const linkUpdates: any[] = [];
   const customerUpdates: any[] = [];
@@ -335,7 +339,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     activities.push({ workspace_id: conn.workspace_id, customer_id: customerId, actor: `${conn.provider}`, actor_type: SYNC_ACTOR, event_type, field, old_value: old_value ?? null, new_value: new_value ?? null, at: now });
   const sourceRef = (rec: SourceRecord) => ({ connection_id: conn._id, provider: conn.provider, object_type: rec.objectType, external_id: rec.externalId, url: rec.url ?? null });
   const updateLink = (rec: SourceRecord, link: LinkEntry, hash: string, extra: Record<string, unknown> = {}) => {
-    linkUpdates.push({ updateOne: { filter: { _id: oid(link.id) }, update: { $set: { content_hash: hash, source_modified_at: rec.modifiedAt, last_run_id: runId, ...extra } } } });
+    linkUpdates.push({ updateOne: { filter: { connection_id: conn._id, object_type: objectType, external_id: rec.externalId }, update: { $set: { content_hash: hash, source_modified_at: rec.modifiedAt, last_run_id: runId, ...extra } } } });
     link.hash = shortHash(hash);
     link.mod = rec.modifiedAt?.getTime() ?? null;
   };
@@ -492,7 +496,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     if (free.length === 1) {
       const target = oid(free[0]!);
       newLinks.push({ ...linkDoc, target_id: target });
-      newLinkKeys.push({ externalId: rec.externalId, customer: null });
+      newLinkKeys.push({ externalId: rec.externalId, target: free[0]!, customer: null });
       const prev = idx.customers.get(free[0]!)!;
       idx.addCustomer(free[0]!, { ...prev, linked: true, domain: m.domain });
       const set: Record<string, unknown> = { ...fields, ...derivedSearchFields(String(fields.name), fields.domain as string | null), last_synced_at: now };
@@ -503,10 +507,11 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
       result('matched', target);
     } else {
       const id = new Types.ObjectId();
+      const idHex = id.toHexString();
       newLinks.push({ ...linkDoc, target_id: id });
-      newLinkKeys.push({ externalId: rec.externalId, customer: String(id) });
+      newLinkKeys.push({ externalId: rec.externalId, target: idHex, customer: idHex });
       newCustomers.push({ link: newLinks.length - 1, doc: createDoc(id) });
-      idx.addCustomer(String(id), { domain: m.domain, linked: true, status: m.status ?? 'active', reason: null });
+      idx.addCustomer(idHex, { domain: m.domain, linked: true, status: m.status ?? 'active', reason: null });
       clean.push(rec.externalId);
       result('created', id);
     }
@@ -516,7 +521,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
   const refusedLinks = await insertTolerant(SourceLink, newLinks);
   newLinks.forEach((l, i) => {
     if (refusedLinks.has(i)) return;
-    idx.setLink(objectType, String(l.external_id), { id: String(l._id), target: String(l.target_id), hash: shortHash(l.content_hash as string), mod: (l.source_modified_at as Date | null)?.getTime() ?? null });
+    idx.setLink(objectType, String(l.external_id), { target: newLinkKeys[i]!.target, hash: shortHash(l.content_hash as string), mod: (l.source_modified_at as Date | null)?.getTime() ?? null });
   });
   // Another writer linked these first: its customer stands; ours is not created.
   for (const i of refusedLinks) if (newLinkKeys[i]?.customer) idx.dropCustomer(newLinkKeys[i]!.customer!);
@@ -561,20 +566,20 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
     return { rec, m, customerId, hash: contentHash([m, String(customerId), rec.deleted ?? false]), link: idx.link(objectType, rec.externalId) };
   });
   // Full documents only for linked contacts that changed (or were deleted).
-  const wanted = prepared.filter((p) => p.link && idx.contacts.has(p.link.target) && (p.rec.deleted || p.link.hash !== shortHash(p.hash))).map((p) => oid(p.link!.target));
+  const wanted = prepared.filter((p) => p.link?.live && (p.rec.deleted || p.link.hash !== shortHash(p.hash))).map((p) => oid(p.link!.target));
   const docs = new Map(wanted.length ? (await Contact.find({ _id: { $in: wanted } }).lean()).map((c) => [String(c._id), c]) : []);
 
   const newLinks: Record<string, unknown>[] = [];
-  const newContacts: { link: number; doc: Record<string, unknown> }[] = [];
+  const newContacts: { link: number; externalId: string; doc: Record<string, unknown> }[] = [];
   const updates: any[] = [];
   const linkUpdates: any[] = [];
 
   for (const { rec, m, customerId, hash, link } of prepared) {
-    const exists = !!link && idx.contacts.has(link.target);
+    const exists = !!link?.live;
     const push = (action: string) => results.push({ object_type: objectType, external_id: rec.externalId, name: m.name, domain: null, action, customer_id: customerId });
     const linkSet = { content_hash: hash, source_modified_at: rec.modifiedAt, last_run_id: runId };
     const updateLink = (extra: Record<string, unknown> = {}) => {
-      linkUpdates.push({ updateOne: { filter: { _id: oid(link!.id) }, update: { $set: { ...linkSet, ...extra } } } });
+      linkUpdates.push({ updateOne: { filter: { connection_id: conn._id, object_type: objectType, external_id: rec.externalId }, update: { $set: { ...linkSet, ...extra } } } });
       link!.hash = shortHash(hash);
       link!.mod = rec.modifiedAt?.getTime() ?? null;
     };
@@ -621,22 +626,26 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
     if (link) {
       updateLink({ target_id: id });
       link.target = String(id);
+      link.live = false;
     } else {
       newLinks.push({ _id: new Types.ObjectId(), workspace_id: conn.workspace_id, connection_id: conn._id, object_type: objectType, external_id: rec.externalId, target_type: 'contact', target_id: id, ...linkSet, createdAt: now, updatedAt: now });
     }
-    newContacts.push({ link: link ? -1 : newLinks.length - 1, doc: { _id: id, workspace_id: conn.workspace_id, customer_id: oid(customerId), ...m, is_primary: primary, archived_at: null, createdAt: now, updatedAt: now } });
+    newContacts.push({ link: link ? -1 : newLinks.length - 1, externalId: rec.externalId, doc: { _id: id, workspace_id: conn.workspace_id, customer_id: oid(customerId), ...m, is_primary: primary, archived_at: null, createdAt: now, updatedAt: now } });
     idx.primaries.add(customerId);
     push('created');
   }
   const refused = await insertTolerant(SourceLink, newLinks);
   newLinks.forEach((l, i) => {
     if (refused.has(i)) return;
-    idx.setLink(objectType, String(l.external_id), { id: String(l._id), target: String(l.target_id), hash: shortHash(l.content_hash as string), mod: (l.source_modified_at as Date | null)?.getTime() ?? null });
+    idx.setLink(objectType, String(l.external_id), { target: String(l.target_id), hash: shortHash(l.content_hash as string), mod: (l.source_modified_at as Date | null)?.getTime() ?? null });
   });
   await relearnLinks(idx, conn, objectType, [...refused].map((i) => String(newLinks[i]!.external_id)));
-  const toInsert = newContacts.filter((c) => c.link < 0 || !refused.has(c.link)).map((c) => c.doc);
-  if (toInsert.length) await Contact.collection.insertMany(toInsert as any[], { ordered: false });
-  for (const d of toInsert) idx.contacts.add(String(d._id));
+  const toInsert = newContacts.filter((c) => c.link < 0 || !refused.has(c.link));
+  if (toInsert.length) await Contact.collection.insertMany(toInsert.map((c) => c.doc) as any[], { ordered: false });
+  for (const c of toInsert) {
+    const l = idx.link(objectType, c.externalId);
+    if (l) l.live = true;
+  }
   counts.created += toInsert.length;
   if (updates.length) await Contact.bulkWrite(updates, { ordered: false });
   if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });

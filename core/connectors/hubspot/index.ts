@@ -72,7 +72,20 @@ function client(accessToken: string): Client {
   return c;
 }
 
-const api = (ctx: ConnectorContext) => client(ctx.credentials().accessToken);
+// One client per access token, reused: a full walk makes thousands of calls, and a client
+// builds every API object of the SDK (allocation churn that shows up in a worker's RSS).
+const clients = new Map<string, Client>();
+function api(ctx: ConnectorContext): Client {
+  const token = ctx.credentials().accessToken;
+  const key = `${basePath()}\n${token}`;
+  let c = clients.get(key);
+  if (!c) {
+    if (clients.size >= 50) clients.delete(clients.keys().next().value!);
+    c = client(token);
+    clients.set(key, c);
+  }
+  return c;
+}
 
 /** SDK errors ({code, body, headers}) → the engine's few codes. */
 export function classifyHubspotError(e: unknown): ConnectorError {
