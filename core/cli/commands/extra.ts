@@ -8,3 +8,5 @@ import { registerConnectStripe } from './connect-stripe.ts';
 addCommands(registerAdminCommands);
 addCommands(registerSyncCommands);
 addCommands(registerConnectStripe);
+import { registerBillingCommands } from './billing.ts';
+addCommands(registerBillingCommands);
