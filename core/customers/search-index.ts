@@ -66,7 +66,8 @@ export interface IndexedCustomer {
   name_lower?: string | null;
   domain?: string | null;
   status?: string | null;
-  billing?: { payment_status?: string | null } | null;
+  billing?: { payment_status?: string | null; mrr?: number | null } | null;
+  health?: { score?: number | null } | null;
   owner_member_id?: unknown;
   owner_email?: string | null;
 }
@@ -135,6 +136,9 @@ export class WorkspaceSearchIndex {
   readonly payments: string[] = [];
   readonly ownerIds: string[] = [];
   readonly ownerEmails: string[] = [];
+  /** sort keys of the lists (NaN when unknown), so only the top entries get decoded */
+  readonly mrrs: number[] = [];
+  readonly healthScores: number[] = [];
   /** the full document as the database returned it: raw BSON in the arena (length 0: none) */
   private readonly arena = new RawArena();
   private readonly rawChunk: number[] = [];
@@ -212,6 +216,8 @@ export class WorkspaceSearchIndex {
     const payment = intern(d.billing?.payment_status ?? 'none');
     const ownerId = intern(d.owner_member_id ? String(d.owner_member_id) : '');
     const ownerEmail = intern(d.owner_email ?? '');
+    const mrr = typeof d.billing?.mrr === 'number' ? d.billing.mrr : Number.NaN;
+    const healthScore = typeof d.health?.score === 'number' ? d.health.score : Number.NaN;
     const old = this.slotOf.get(id);
     if (old !== undefined) {
       if (this.names[old] === nameLower && this.domains[old] === domain && this.displayIds[old] === displayId && status !== 'archived') {
@@ -219,6 +225,8 @@ export class WorkspaceSearchIndex {
         this.payments[old] = payment;
         this.ownerIds[old] = ownerId;
         this.ownerEmails[old] = ownerEmail;
+        this.mrrs[old] = mrr;
+        this.healthScores[old] = healthScore;
         this.storeRaw(old, raw);
         return;
       }
@@ -235,6 +243,8 @@ export class WorkspaceSearchIndex {
     this.payments.push(payment);
     this.ownerIds.push(ownerId);
     this.ownerEmails.push(ownerEmail);
+    this.mrrs.push(mrr);
+    this.healthScores.push(healthScore);
     this.storeRaw(slot, raw);
     this.slotOf.set(id, slot);
     add(this.byName, nameLower, slot);
@@ -275,7 +285,8 @@ export class WorkspaceSearchIndex {
       ix.upsert(
         {
           _id: id, name_lower: this.names[slot], domain: this.domains[slot], display_id: this.displayIds[slot], status: this.statuses[slot],
-          billing: { payment_status: this.payments[slot] }, owner_member_id: this.ownerIds[slot] || null, owner_email: this.ownerEmails[slot] || null,
+          billing: { payment_status: this.payments[slot], mrr: this.mrrs[slot] }, owner_member_id: this.ownerIds[slot] || null, owner_email: this.ownerEmails[slot] || null,
+          health: { score: this.healthScores[slot] },
         },
         this.raw(slot),
       );

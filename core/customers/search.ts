@@ -23,7 +23,7 @@ export interface SearchResult<T = any> {
 
 export const MAX_QUERY_LENGTH = 200;
 /** typo-tolerant candidates scored per query (the best-overlapping ones) */
-const FUZZY_CANDIDATES = 2_000;
+const FUZZY_CANDIDATES = 800;
 
 interface Plan {
   match: MatchKind;
@@ -71,17 +71,18 @@ function planSearch(ix: WorkspaceSearchIndex, query: string, limit: number): Pla
 
 /** Similarity in [0, 1] between the query and a name or domain, word by word. */
 export function similarity(query: string, candidate: string): number {
-  const q = lowerKey(query);
-  const c = lowerKey(candidate);
+  return similarityLower(lowerKey(query), lowerKey(candidate));
+}
+
+const WORD_SPLIT = /[^\p{L}\p{N}]+/u;
+
+/** similarity() for strings already lowercased with lowerKey (the index stores them so). */
+function similarityLower(q: string, c: string): number {
   if (!q || !c) return 0;
-  const whole = 1 - distance(q, c) / Math.max(q.length, c.length);
-  let best = whole;
+  let best = 1 - distance(q, c) / Math.max(q.length, c.length);
   // "acme" vs "acme corporation": compare against the same number of leading characters too
-  if (c.length > q.length) {
-    const head = c.slice(0, q.length);
-    best = Math.max(best, (1 - distance(q, head) / q.length) * 0.95);
-  }
-  for (const word of c.split(/[^\p{L}\p{N}]+/u)) {
+  if (c.length > q.length) best = Math.max(best, (1 - distance(q, c.slice(0, q.length)) / q.length) * 0.95);
+  for (const word of c.split(WORD_SPLIT)) {
     if (word.length < 3) continue;
     best = Math.max(best, (1 - distance(q, word) / Math.max(q.length, word.length)) * 0.9);
   }
@@ -94,8 +95,9 @@ function fuzzyCandidates(ix: WorkspaceSearchIndex, query: string, max: number) {
   return ix
     .gramCandidates(grams, FUZZY_CANDIDATES)
     .map((slot) => {
-      const label = ix.domains[slot] ?? '';
-      const score = Math.max(similarity(query, ix.names[slot]!), label ? similarity(query, label) : 0, label ? similarity(query, ix.label(slot) ?? '') : 0);
+      // query and index keys are both lowerKey()ed already: compare them as they are
+      const domain = ix.domains[slot] ?? '';
+      const score = Math.max(similarityLower(query, ix.names[slot]!), domain ? similarityLower(query, domain) : 0, domain ? similarityLower(query, ix.label(slot) ?? '') : 0);
       return { slot, score };
     })
     .sort((a, b) => b.score - a.score)

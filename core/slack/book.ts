@@ -23,17 +23,17 @@ export async function customerInWorkspace(workspaceId: string | Types.ObjectId, 
 // each customer's status, payment status, owner and document.
 export async function atRiskCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
   const ix = await customerSearchIndex(asId(workspaceId));
-  const docs: any[] = ix.where((s) => ix.statuses[s] === 'at_risk').map((s) => ix.doc(s));
-  docs.sort((a, b) => (a.health?.score ?? 101) - (b.health?.score ?? 101) || a.display_id - b.display_id);
-  return docs.slice(0, limit);
+  const score = (s: number) => (Number.isNaN(ix.healthScores[s]!) ? 101 : ix.healthScores[s]!);
+  const slots = ix.where((s) => ix.statuses[s] === 'at_risk').sort((a, b) => score(a) - score(b) || ix.displayIds[a]! - ix.displayIds[b]!);
+  return slots.slice(0, limit).map((s) => ix.doc(s) as any);
 }
 
 const FAILING = new Set(['failing', 'past_due']);
 export async function failingCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
   const ix = await customerSearchIndex(asId(workspaceId));
-  const docs: any[] = ix.where((s) => (ix.statuses[s] === 'active' || ix.statuses[s] === 'at_risk') && FAILING.has(ix.payments[s]!)).map((s) => ix.doc(s));
-  docs.sort((a, b) => (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0) || a.display_id - b.display_id);
-  return docs.slice(0, limit);
+  const mrr = (s: number) => (Number.isNaN(ix.mrrs[s]!) ? 0 : ix.mrrs[s]!);
+  const slots = ix.where((s) => (ix.statuses[s] === 'active' || ix.statuses[s] === 'at_risk') && FAILING.has(ix.payments[s]!)).sort((a, b) => mrr(b) - mrr(a) || ix.displayIds[a]! - ix.displayIds[b]!);
+  return slots.slice(0, limit).map((s) => ix.doc(s) as any);
 }
 
 /**
