@@ -4,15 +4,27 @@
 // ack (what Slack's 3-second limit is about; target p99 < 100 ms, zero errors), p50/p99 to
 // the looked-up answer arriving at the response_url, and the process RSS before and after.
 import { performance } from 'node:perf_hooks';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mongoose, { Types } from 'mongoose';
-import { withBenchDatabase, rssSampler } from './_db.ts';
+import { withBenchDatabase } from './_db.ts';
 import { startFakeSlack, slashCommandBody, signSlackRequest } from '../test/fakes/slack.ts';
 import { resetEnvCache } from '../core/env.ts';
 import { createWorkspace } from '../core/workspaces/workspaces.ts';
 import { derivedSearchFields } from '../core/customers/customers.ts';
 import { linkSlackTeam } from '../core/slack/link.ts';
-import { startBot } from '../bot/app.ts';
-import { configureCustomerSearch, resetCustomerSearch, warmCustomerSearch } from '../core/customers/search-index.ts';
+
+/** RSS of another process (Linux /proc), in bytes. */
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 
 const WORDS = ['acme', 'globex', 'initech', 'umbrella', 'stark', 'wayne', 'wonka', 'tyrell', 'cyberdyne', 'soylent', 'hooli', 'pied', 'piper', 'vandelay', 'massive', 'dynamic', 'north', 'south', 'blue', 'green'];
 const SUFFIX = ['Labs', 'Inc', 'Systems', 'Health', 'Logistics', 'Foods', 'Analytics', 'Energy'];
@@ -42,7 +54,7 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
   delete process.env.SLACK_BOT_TOKEN;
   resetEnvCache();
   try {
-    return await withBenchDatabase(async () => {
+    return await withBenchDatabase(async (uri) => {
       const coll = mongoose.connection.db!.collection('customers');
       let target: Types.ObjectId | undefined;
       for (let w = 0; w < 10; w++) {
@@ -65,20 +77,28 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
       }
       await linkSlackTeam({ workspaceId: String(target), teamId: team, botToken: 'xoxb-bench-token', defaultChannelId: 'C0BENCH001' });
 
-      // Production freshness (run.ts sets NODE_ENV=test, whose default re-reads before every search).
-      configureCustomerSearch('production');
-      resetCustomerSearch();
-      const bot = await startBot({ port: 0, host: '127.0.0.1' });
-      const url = `${bot.url}/slack/events`;
-      global.gc?.();
-      const rssBefore = process.memoryUsage.rss();
-      // Warm the search index as a new instance would before taking traffic: one projected scan.
-      const warm0 = performance.now();
-      await warmCustomerSearch(target!);
-      const warmMs = Math.round(performance.now() - warm0);
-      global.gc?.();
-      const rssWarm = process.memoryUsage.rss();
-      const sampler = rssSampler();
+      // The bot runs in its own process; this one seeds, plays Slack and generates load.
+      const botProc = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), '_slack_bot_proc.ts')], {
+        env: { ...process.env, MONGODB_URI: uri, BENCH_WORKSPACE: String(target) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const ready = await new Promise<{ url: string; warmMs: number; rssBefore: number; rssWarm: number }>((resolve, reject) => {
+        let buf = '';
+        botProc.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const line = buf.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolve(JSON.parse(line));
+        });
+        botProc.once('exit', (code) => reject(new Error(`bot process exited (${code})`)));
+      });
+      const url = ready.url;
+      const warmMs = ready.warmMs;
+      const rssBefore = ready.rssBefore;
+      const rssWarm = ready.rssWarm;
+      let peakBot = rssWarm;
+      const botSampler = setInterval(() => {
+        peakBot = Math.max(peakBot, rssOf(botProc.pid!));
+      }, 100);
       // A realistic mix: exact names, domains, prefixes, typos, ids and sub-commands.
       const query = (k: number): string => {
         const i = (k * 7919) % bigCount;
@@ -137,15 +157,15 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
           unanswered++;
         }
       }
-      const peak = sampler.stop();
-      const rssAfter = process.memoryUsage.rss();
-      await bot.stop();
+      clearInterval(botSampler);
+      const rssAfter = rssOf(botProc.pid!);
+      const peak = mb(Math.max(peakBot, rssAfter));
+      botProc.kill('SIGTERM');
+      await new Promise((r) => botProc.once('exit', r));
       ackMs.sort((a, b) => a - b);
       answerMs.sort((a, b) => a - b);
       searchMs.sort((a, b) => a - b);
       listMs.sort((a, b) => a - b);
-      resetCustomerSearch();
-      configureCustomerSearch('default');
       return {
         name: 'slack',
         rows: [
@@ -158,8 +178,8 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
         ],
         notes: [
           'ack = HTTP 200 from /slack/events (Bolt acks before the lookup); answer = the card or list arriving at the response_url.',
-          'Bot, fake Slack and load generator share one process on loopback, so RSS includes the fake and the client.',
-          'search = name/domain/prefix/typo/#id lookups (in-memory index, documents served from it); list = at-risk / failing (core/slack/book.ts queries).',
+          'The bot runs in its own process (bench/_slack_bot_proc.ts); rss_* are that process. Fake Slack and the load generator run in the bench process, on loopback.',
+          'search = name/domain/prefix/typo/#id lookups; list = at-risk / failing; both answer from the in-memory customer index.',
           'index_warm_ms = building the target workspace\'s search index (one scan); rss_warm_mb after it.',
           'unanswered = lookups whose answer had not arrived 20 s after the last request (FerretDB v1 full-scans non-_id filters; see README).',
         ],
