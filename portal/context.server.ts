@@ -3,6 +3,7 @@
 import { env } from '../core/env.ts';
 import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
+import { workspaceOverview } from '../core/workspaces/health.ts';
 
 export function portalContext() {
   const e = env();
@@ -13,6 +14,7 @@ export function portalContext() {
     consumeLoginToken,
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
+    workspaceOverview,
   };
 }
 

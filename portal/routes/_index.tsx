@@ -13,11 +13,13 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
   return json({
     appUrl: pivotal.appUrl,
     member: member ? { email: member.email, role: member.role, workspace: await pivotal.workspaceName(member.workspaceId) } : null,
+    overview: member ? await pivotal.workspaceOverview(member.workspaceId) : null,
   });
 }
 
 export default function Index() {
-  const { member } = useLoaderData<typeof loader>();
+  const { member, overview } = useLoaderData<typeof loader>();
+  const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
   return (
     <>
       <header className="top">
@@ -27,10 +29,54 @@ export default function Index() {
       </header>
       <main>
         {member ? (
-          <section className="card">
-            <h1>{member.workspace}</h1>
-            <p>{`You are signed in as ${member.email} (${member.role}).`}</p>
-          </section>
+          <>
+            {overview?.alerts.map((a, i) => (
+              <div key={i} className={`banner ${a.level}`} role="alert">
+                {a.message}
+              </div>
+            ))}
+            <section className="card">
+              <h1>{member.workspace}</h1>
+              <p>{`You are signed in as ${member.email} (${member.role}).`}</p>
+            </section>
+            <section className="card">
+              <h2>Connections</h2>
+              {overview && overview.connections.length ? (
+                <table className="grid">
+                  <thead>
+                    <tr>
+                      <th>Provider</th>
+                      <th>Role</th>
+                      <th>State</th>
+                      <th>Last full sync</th>
+                      <th>Last update</th>
+                      <th>Running</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {overview.connections.map((c) => (
+                      <tr key={c.id}>
+                        <td>{c.provider}{c.mode === 'test' ? ' (test)' : ''}</td>
+                        <td>{c.role === 'billing_signal' ? 'billing signal' : 'customer source'}</td>
+                        <td><span className={`pill ${c.state}`}>{c.state}</span></td>
+                        <td>{when(c.last_full_sync_at)}</td>
+                        <td>{when(c.last_incremental_at)}</td>
+                        <td>{c.running ?? '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : (
+                <p className="muted">No provider connected yet.</p>
+              )}
+              {member.role !== 'member' ? (
+                <p>
+                  Connect: <a href="/connect/hubspot">HubSpot</a> · <a href="/connect/stripe">Stripe</a> ·{' '}
+                  <a href="/connect/stripe?role=billing_signal">Stripe (billing signal only)</a>
+                </p>
+              ) : null}
+            </section>
+          </>
         ) : (
           <section className="card">
             <h1>Welcome to Pivotal</h1>

@@ -11,6 +11,9 @@ import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { freePort } from '../../core/db/ferretdb.ts';
+import { Connection } from '../../core/models/connection.ts';
+import { SlackInstallation } from '../../core/models/slack.ts';
+import { encryptJson, encryptSecret } from '../../core/crypto.ts';
 import { repoRoot } from '../../core/paths.ts';
 
 useTestDatabase('portal_browser');
@@ -51,5 +54,23 @@ describe('portal sign-in', () => {
     expect(res!.status()).toBe(401);
     await expect(again.locator('h1').textContent()).resolves.toBe('Sign-in link not accepted');
     await again.screenshot({ path: path.join(shots, 'portal-link-used.png') });
+  });
+
+  it('tells admins on the home page when a connection needs re-authorization or Slack stopped working', async () => {
+    const ws = await createWorkspace({ name: 'Needs Attention' });
+    await Connection.create({ workspace_id: ws._id, provider: 'hubspot', role: 'customer_source', auth_type: 'oauth', credentials: encryptJson({ accessToken: 'x' }), state: 'reauthorize', state_reason: 'HubSpot refused the refresh token: reconnect HubSpot' });
+    await Connection.create({ workspace_id: ws._id, provider: 'stripe', role: 'billing_signal', mode: 'test', auth_type: 'token', credentials: encryptJson({ accessToken: 'rk_test_x' }), state: 'connected', last_full_sync_at: new Date() });
+    await SlackInstallation.create({ team_id: 'T0BROKEN1', team_name: 'Acme Slack', workspace_id: ws._id, bot_token: encryptSecret('xoxb-1'), status: 'broken', status_reason: 'token_revoked' });
+    const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'owner@needs.test', role: 'owner' });
+    const page = await browser.newPage();
+    await page.goto(link);
+    const banners = await page.locator('[role=alert]').allTextContents();
+    expect(banners.join('\n')).toContain('HubSpot needs to be reconnected: HubSpot refused the refresh token: reconnect HubSpot. Syncing resumes once it is.');
+    expect(banners.join('\n')).toContain('Slack (Acme Slack) stopped accepting');
+    const rows = await page.locator('table.grid tbody tr').allTextContents();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain('reauthorize');
+    expect(rows[1]).toContain('Stripe (test)');
+    await page.screenshot({ path: path.join(shots, 'portal-attention.png'), fullPage: true });
   });
 });
