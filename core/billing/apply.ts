@@ -4,7 +4,7 @@
 // customers on one domain merged and recorded as an AmbiguousMatch until an admin picks
 // a winner or splits the customer, and a payment-failing signal once per transition.
 import { Types } from 'mongoose';
-import { AmbiguousMatch } from '../models/sync.ts';
+import { AmbiguousMatch, SourceLink } from '../models/sync.ts';
 import { Customer, type PaymentStatus } from '../models/customer.ts';
 import { DEFAULT_PERSONAL_DOMAINS } from '../models/workspace.ts';
 import { emitDomainEvent } from '../events/emit.ts';
@@ -35,6 +35,12 @@ export interface BillingApplyContext {
   /** first walk of this connection: states found are not "transitions" and raise no signal */
   initial: boolean;
   actor: string;
+  /**
+   * Stripe as the customer source: each Stripe customer bills onto the Pivotal customer
+   * synced from it (its SourceLink), not onto a domain match; personal domains and
+   * ambiguity do not apply.
+   */
+  linkToSource?: boolean;
 }
 
 export interface BillingCounts {
@@ -107,6 +113,25 @@ interface PendingWrite {
 export async function applyBilling(ctx: BillingApplyContext, sources: BillingSourceCustomer[]): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[] }> {
   const counts = emptyBillingCounts();
   const problems: BillingProblem[] = [];
+  const writes: PendingWrite[] = [];
+  const compute = (list: BillingSourceCustomer[]) =>
+    computeBilling({ subscriptions: list.flatMap((s) => s.subscriptions), invoices: list.flatMap((s) => s.invoices), rates: ctx.rates, now: ctx.now, scope: ctx.scope });
+  if (ctx.linkToSource) {
+    const links = await SourceLink.find({ connection_id: ctx.connectionId, target_type: 'customer', external_id: { $in: sources.map((s) => s.stripeCustomerId) } }, { external_id: 1, target_id: 1 }).lean();
+    const linked = new Map(links.map((l) => [l.external_id, String(l.target_id)]));
+    const found = (await Customer.find({ _id: { $in: links.map((l) => l.target_id) }, status: { $ne: 'archived' } }, CUSTOMER_FIELDS).lean()) as LeanCustomer[];
+    const byId = new Map(found.map((c) => [String(c._id), c]));
+    for (const s of sources) {
+      const customer = byId.get(linked.get(s.stripeCustomerId) ?? '');
+      if (!customer) {
+        counts.unmatched++;
+        continue;
+      }
+      counts.matched++;
+      writes.push({ customer, billing: compute([s]), stripeIds: [s.stripeCustomerId] });
+    }
+    return writeBilling(ctx, writes, counts, problems);
+  }
   const byDomain = new Map<string, BillingSourceCustomer[]>();
   for (const s of sources) {
     if (skipReason(s, ctx)) {
@@ -119,9 +144,6 @@ export async function applyBilling(ctx: BillingApplyContext, sources: BillingSou
   }
   const domains = [...byDomain.keys()];
   const [customers, ambiguities] = await Promise.all([customersByDomain(ctx.workspaceId, domains), ambiguitiesByDomain(ctx.connectionId, domains)]);
-  const writes: PendingWrite[] = [];
-  const compute = (list: BillingSourceCustomer[]) =>
-    computeBilling({ subscriptions: list.flatMap((s) => s.subscriptions), invoices: list.flatMap((s) => s.invoices), rates: ctx.rates, now: ctx.now, scope: ctx.scope });
   // The Stripe customer shown as "the" stripe_customer_id: the biggest payer, then the oldest id.
   const rank = (list: BillingSourceCustomer[]) =>
     [...list].sort((a, b) => mrrOf(b, ctx) - mrrOf(a, ctx) || (a.stripeCustomerId < b.stripeCustomerId ? -1 : 1)).map((s) => s.stripeCustomerId);
@@ -173,6 +195,11 @@ export async function applyBilling(ctx: BillingApplyContext, sources: BillingSou
     writes.push({ customer, billing: compute(effective), stripeIds: rank(effective) });
   }
 
+  return writeBilling(ctx, writes, counts, problems);
+}
+
+/** Writes the computed billing of matched customers (only what changed) and raises signals. */
+async function writeBilling(ctx: BillingApplyContext, writes: PendingWrite[], counts: BillingCounts, problems: BillingProblem[]): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[] }> {
   const touched: Types.ObjectId[] = [];
   const ops: any[] = [];
   const signals: (() => Promise<unknown>)[] = [];

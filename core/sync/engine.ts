@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import pRetry, { AbortError } from 'p-retry';
-import { Connection, type ConnectionRole } from '../models/connection.ts';
+import { Connection, type ConnectionRole, type Provider } from '../models/connection.ts';
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
 import { InboundEvent } from '../models/events.ts';
@@ -38,6 +38,14 @@ const MAX_ATTEMPTS = 25;
 export type BillingRunner = (connection: ConnectionDoc, kind: RunKind, run: { _id: Types.ObjectId }, signal?: AbortSignal) => Promise<void>;
 let billingRunner: BillingRunner | null = null;
 /** The Stripe billing-signal runner plugs in here; the engine keeps the run bookkeeping. */
+type AfterWalkHook = (conn: ConnectionDoc, kind: RunKind, signal?: AbortSignal) => Promise<void>;
+const afterWalkHooks = new Map<Provider, AfterWalkHook>();
+
+/** A provider step that runs after a successful customer-source walk (Stripe: billing fields). */
+export function registerAfterWalk(provider: Provider, hook: AfterWalkHook): void {
+  afterWalkHooks.set(provider, hook);
+}
+
 export function registerBillingRunner(runner: BillingRunner): void {
   billingRunner = runner;
 }
@@ -167,7 +175,13 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
   const env = await applyEnv(conn, run);
   try {
     if (opts.kind === 'validate') return await validateRun(conn, env, run._id, opts.signal);
-    return await walk(conn, env, run, opts);
+    const summary = await walk(conn, env, run, opts);
+    const after = afterWalkHooks.get(conn.provider as Provider);
+    if (after && summary.status === 'succeeded' && (opts.kind === 'full' || opts.kind === 'incremental' || opts.kind === 'reconcile')) {
+      // e.g. Stripe as the source: billing fields attach once the customers exist
+      await after(conn, opts.kind, opts.signal).catch((err) => log.warn({ err, connection_id: String(conn._id) }, 'post-sync step failed; the next sync retries it'));
+    }
+    return summary;
   } catch (e) {
     const err = e instanceof ConnectorError ? e : null;
     if (err?.code === 'auth_expired') {

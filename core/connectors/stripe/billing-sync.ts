@@ -24,6 +24,7 @@ export interface BillingConnection {
   credentials: string;
   settings?: Record<string, any> | null;
   first_full_sync_at?: Date | null;
+  role?: string | null;
 }
 
 export function stripeForConnection(conn: BillingConnection): Stripe {
@@ -49,6 +50,7 @@ async function applyContext(conn: BillingConnection, initial: boolean, actor: st
     now: Math.floor(Date.now() / 1000),
     initial,
     actor,
+    linkToSource: conn.role === 'customer_source',
   };
 }
 

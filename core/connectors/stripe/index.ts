@@ -5,7 +5,7 @@
 // ever writes subscriptions, invoices, prices or payments.
 import { ConnectorError, type Connector, type ConnectorContext, type Credentials, type SourceRecord } from '../connector.ts';
 import { registerConnector } from '../registry.ts';
-import { queueRecordSync, registerBillingRunner } from '../../sync/engine.ts';
+import { queueRecordSync, registerBillingRunner, registerAfterWalk } from '../../sync/engine.ts';
 import { saveProgress, finishRun, recordSyncError, emptyCounts, type Counts } from '../../sync/runs.ts';
 import { domainFromEmail } from '../../domain.ts';
 import { env } from '../../env.ts';
@@ -134,6 +134,12 @@ export async function runStripeBillingRun(connection: Parameters<typeof runBilli
 
 registerConnector(stripeConnector);
 registerBillingRunner(runStripeBillingRun);
+// Stripe as the customer source: after each walk, billing fields attach to the customers
+// synced from Stripe customers (by their source link).
+registerAfterWalk('stripe', async (conn, kind, signal) => {
+  if (conn.role !== 'customer_source') return;
+  await runBillingWalk(conn as any, kind === 'incremental' ? 'reconcile' : kind, { signal });
+});
 
 // Stripe-as-source webhooks re-read the one customer through the engine (newest state wins).
 onSourceEvent(async (connectionId, event) => {

@@ -69,8 +69,10 @@ export async function handleStripeWebhook(connectionId: string, rawBody: Buffer,
   }
   try {
     const customerId = affectedCustomerId(event as any);
-    if (customerId && conn.role === 'billing_signal') await syncStripeCustomers(conn, [customerId], 'stripe');
+    // As source, customer events re-sync the customer record first; billing follows for
+    // every role (subscription and invoice events carry the billing changes).
     if (conn.role === 'customer_source' && hook) await hook(String(conn._id), event);
+    if (customerId) await syncStripeCustomers(conn, [customerId], 'stripe');
     await InboundEvent.updateOne({ _id: record!._id }, { $set: { status: 'processed', processed_at: new Date(), error: null } });
   } catch (e) {
     log.warn({ err: e, connection_id: String(conn._id), event_id: event.id }, 'stripe webhook processing failed');

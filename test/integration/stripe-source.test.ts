@@ -1,0 +1,75 @@
+// Stripe as the customer source (PLG workspaces), through the real SDK against the fake:
+// Stripe customers become Pivotal customers with their billing fields, status writes
+// back to customer metadata only when writeback is switched on, and nothing ever writes
+// to subscriptions, invoices, prices or payments.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/db.ts';
+import { startFakeStripe, type FakeStripe } from '../fakes/stripe.ts';
+import { resetEnvCache } from '../../core/env.ts';
+import { createWorkspace } from '../../core/workspaces/workspaces.ts';
+import { connectSource, updateConnectionSettings } from '../../core/sync/connections.ts';
+import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
+import { Customer } from '../../core/models/customer.ts';
+import { Contact } from '../../core/models/contact.ts';
+import '../../core/connectors/stripe/index.ts';
+
+useTestDatabase('stripe_source');
+let fake: FakeStripe;
+let connectionId = '';
+let workspaceId = '';
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  fake = await startFakeStripe();
+  process.env.STRIPE_API_BASE_URL = fake.url;
+  resetEnvCache();
+  const b = fake.book();
+  const product = b.insertProduct({ name: 'Pro' }).id as string;
+  const price = b.insertPrice({ product, unit_amount: 4900, currency: 'usd', recurring: { interval: 'month', interval_count: 1 }, lookup_key: 'pro' }).id as string;
+  ids.ada = b.insertCustomer({ email: 'ada@analytical.io', name: 'Analytical Engines' }).id as string;
+  ids.bob = b.insertCustomer({ email: 'bob@gmail.com', name: 'Bob Builder' }).id as string;
+  b.insertSubscription({ customer: ids.ada, items: [{ price, quantity: 2 }] } as any);
+  b.insertSubscription({ customer: ids.bob, items: [{ price }] } as any);
+  const ws = await createWorkspace({ name: 'PLG' });
+  workspaceId = String(ws._id);
+  const conn = await connectSource({ workspaceId, provider: 'stripe', role: 'customer_source', authType: 'token', credentials: { accessToken: fake.secretKey }, mode: 'test' });
+  connectionId = String(conn._id);
+});
+
+afterAll(async () => {
+  await fake?.close();
+  delete process.env.STRIPE_API_BASE_URL;
+  resetEnvCache();
+});
+
+describe('Stripe as the customer source', () => {
+  it('creates a customer per Stripe customer (no contacts) with billing fields attached', async () => {
+    const summary = await runSync({ connectionId, kind: 'full', trigger: 'test' });
+    expect(summary.status).toBe('succeeded');
+    const customers = await Customer.find({ workspace_id: workspaceId }).sort({ name: 1 }).lean();
+    expect(customers.map((c) => c.name)).toEqual(['Analytical Engines', 'Bob Builder']);
+    const ada = customers[0]!;
+    expect(ada.billing).toMatchObject({ mrr: 9800, plan: 'pro', stripe_customer_id: ids.ada, stripe_livemode: false });
+    // a personal-email customer is still a customer when Stripe is the source
+    expect(customers[1]!.billing).toMatchObject({ mrr: 4900, stripe_customer_id: ids.bob });
+    expect(await Contact.countDocuments({ workspace_id: workspaceId })).toBe(0);
+  });
+
+  it('writes status back only when writeback is on, and only to customer metadata', async () => {
+    const ada = await Customer.findOne({ workspace_id: workspaceId, name: 'Analytical Engines' }).lean();
+    fake.clearLogs();
+    expect(await writebackCustomer(String(ada!._id), { status: 'at_risk' })).toMatchObject({ written: false, reason: 'writeback is off' });
+    expect(fake.writes).toHaveLength(0);
+
+    await updateConnectionSettings(connectionId, { writeback: true });
+    expect(await writebackCustomer(String(ada!._id), { status: 'at_risk', plan: 'enterprise' })).toMatchObject({ written: true });
+    expect(fake.writes.map((w) => `${w.method} ${w.path}`)).toEqual([`POST /v1/customers/${ids.ada}`]);
+    expect(fake.writes[0]!.params).toMatchObject({ metadata: { pivotal_status: 'at_risk' } });
+    expect(fake.writes.every((w) => w.resource === 'customers')).toBe(true);
+
+    // and the echo of our own write is not an edit: a later sync leaves the customer alone
+    const again = await runSync({ connectionId, kind: 'full', trigger: 'test' });
+    expect(again.counts.updated).toBe(0);
+    expect(fake.writes.every((w) => w.resource === 'customers')).toBe(true);
+  });
+});
