@@ -238,11 +238,9 @@ async function writeBilling(ctx: BillingApplyContext, writes: PendingWrite[], co
       signals.push(() => raisePaymentFailing(ctx, w.customer, w.billing, prevStatus, w.stripeIds[0] ?? null));
     }
   }
-  // FerretDB applies bulk updates one document at a time and slows down on big batches:
-  // bounded chunks, a few in flight.
-  const chunks: any[][] = [];
-  for (let i = 0; i < ops.length; i += 50) chunks.push(ops.slice(i, i + 50));
-  for (let i = 0; i < chunks.length; i += 4) await Promise.all(chunks.slice(i, i + 4).map((c) => Customer.collection.bulkWrite(c, { ordered: false })));
+  // Bounded chunks, one at a time: FerretDB's SQLite backend serialises writers, and
+  // concurrent batches only wait on each other's locks.
+  for (let i = 0; i < ops.length; i += 50) await Customer.collection.bulkWrite(ops.slice(i, i + 50), { ordered: false });
   for (const s of signals) await s();
   return { counts, problems, touched };
 }
