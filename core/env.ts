@@ -91,6 +91,9 @@ export const envSchema = z
       }),
     PIVOTAL_DB_PORT: port.default(27117),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    PIVOTAL_SYNC_PAGES_PER_SLICE: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(25),
+    PIVOTAL_ADMIN_EMAIL: z.string().email('must be an email address').default('admin@localhost.localdomain'),
+    SLACK_PUBLIC_URL: url('where Slack reaches the bot').optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

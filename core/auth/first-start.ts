@@ -3,11 +3,12 @@
 import { Workspace } from '../models/workspace.ts';
 import { createWorkspace } from '../workspaces/workspaces.ts';
 import { inviteMember } from './login.ts';
+import { env } from '../env.ts';
 
 export async function firstStartSignIn(): Promise<string | null> {
   if ((await Workspace.estimatedDocumentCount()) > 0) return null;
   const ws = await createWorkspace({ name: 'My workspace', timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
-  const email = process.env.PIVOTAL_ADMIN_EMAIL || 'admin@localhost.localdomain';
+  const email = env().PIVOTAL_ADMIN_EMAIL;
   const { link } = await inviteMember({ workspaceId: String(ws._id), email, role: 'owner' });
   return link;
 }

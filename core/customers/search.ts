@@ -69,14 +69,12 @@ function planSearch(ix: WorkspaceSearchIndex, query: string, limit: number): Pla
   return { match: 'none', slots: [], suggestions: scored.filter((s) => s.score >= 0.34).slice(0, 3).map((s) => s.slot) };
 }
 
-/** Similarity in [0, 1] between the query and a name or domain, word by word. */
-export function similarity(query: string, candidate: string): number {
-  return similarityLower(lowerKey(query), lowerKey(candidate));
-}
-
 const WORD_SPLIT = /[^\p{L}\p{N}]+/u;
 
-/** similarity() for strings already lowercased with lowerKey (the index stores them so). */
+/**
+ * Similarity in [0, 1] between the query and a name or domain, word by word. Both are
+ * already lowercased with lowerKey (the index stores them so).
+ */
 function similarityLower(q: string, c: string): number {
   if (!q || !c) return 0;
   let best = 1 - distance(q, c) / Math.max(q.length, c.length);

@@ -19,7 +19,7 @@ const INSTALL_LINK_TTL_MS = 60 * 60_000;
 /** Where Slack reaches the bot: SLACK_PUBLIC_URL, else APP_URL (with SLACK_PORT for localhost). */
 export function slackPublicUrl(): string {
   const e = env();
-  if (process.env.SLACK_PUBLIC_URL) return process.env.SLACK_PUBLIC_URL.replace(/\/$/, '');
+  if (e.SLACK_PUBLIC_URL) return e.SLACK_PUBLIC_URL.replace(/\/$/, '');
   const u = new URL(e.APP_URL);
   if (u.hostname === 'localhost' || u.hostname === '127.0.0.1') u.port = String(e.SLACK_PORT);
   return u.origin;

@@ -18,6 +18,7 @@ import { SourceLink, SyncRun, SyncRunSeen, type SyncKind } from '../models/sync.
 import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
 import '../connectors/hubspot/index.ts';
+import { env as appEnv } from '../env.ts';
 import { AppError, errorMessage, isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
 import { defineJob, enqueue } from '../jobs/agenda.ts';
@@ -28,8 +29,6 @@ import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary,
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
 export const RUN_KINDS: RunKind[] = ['validate', 'preview', 'full', 'incremental', 'reconcile'];
-/** Pages one job processes before it requeues itself (fairness between workspaces). */
-export const PAGES_PER_SLICE = Number(process.env.PIVOTAL_SYNC_PAGES_PER_SLICE ?? 25);
 const PREVIEW_SIZE = 10;
 /** Incremental windows overlap a little: clocks differ and stamps are per second in places. */
 const INCREMENTAL_OVERLAP_MS = 60_000;
@@ -415,7 +414,7 @@ export async function queueRecordSync(connectionId: string, kind: RecordKind, ex
 }
 
 defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: string }>(SYNC_RUN_JOB, async (data, ctx) => {
-  const summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId: data.run_id, signal: ctx.signal, maxPages: PAGES_PER_SLICE });
+  const summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId: data.run_id, signal: ctx.signal, maxPages: appEnv().PIVOTAL_SYNC_PAGES_PER_SLICE });
   await ctx.touch();
   // Still running: give other workspaces' jobs a turn, then continue from the checkpoint.
   if (summary.status === 'running' || (summary.status === 'paused' && ctx.signal.aborted)) {

@@ -36,6 +36,7 @@ beforeAll(async () => {
   await createCustomers(ws._id, [{ name: 'Acme', domain: 'acme.com' }]);
   bot = await startBot({ port: 0, host: '127.0.0.1' });
   process.env.SLACK_PUBLIC_URL = bot.url.replace('localhost', '127.0.0.1');
+  resetEnvCache();
 });
 
 afterAll(async () => {
