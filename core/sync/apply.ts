@@ -24,6 +24,7 @@ import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
 import { contentHash, mapContact, mapCustomer, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
+import { bulkWriteInChunks } from '../db/bulk.ts';
 
 export interface ApplyEnv {
   connection: { _id: Types.ObjectId; workspace_id: Types.ObjectId; provider: string; settings?: any; field_mapping?: any; first_full_sync_at?: Date | null };
@@ -533,8 +534,8 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     counts.created += created.length;
   }
   counts.unchanged += newCustomers.length - toCreate.length;
-  if (customerUpdates.length) await Customer.bulkWrite(customerUpdates, { ordered: false });
-  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
+  await bulkWriteInChunks(Customer, customerUpdates);
+  await bulkWriteInChunks(SourceLink, linkUpdates);
   if (activities.length) await Activity.collection.insertMany(activities, { ordered: false });
   for (const a of ambiguous) {
     try {
@@ -647,8 +648,8 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
     if (l) l.live = true;
   }
   counts.created += toInsert.length;
-  if (updates.length) await Contact.bulkWrite(updates, { ordered: false });
-  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
+  await bulkWriteInChunks(Contact, updates);
+  await bulkWriteInChunks(SourceLink, linkUpdates);
   return { counts, results, statusChanges: [] };
 }
 
