@@ -20,6 +20,7 @@ import { registerEventConsumer, type StoredDomainEvent } from '../events/dispatc
 import { slackClient, classifySlackError } from '../slack/client.ts';
 import { clearInstallationCache } from '../slack/installations.ts';
 import { ALERT_RULES, alertMessage, type AlertRule } from './rules.ts';
+import { withBilling } from '../billing/store.ts';
 
 export const ALERT_SEND_JOB = 'alerts.send';
 const MAX_ATTEMPTS = 8;
@@ -56,7 +57,7 @@ async function attemptDelivery(deliveryId: string, event: StoredDomainEvent, rul
   if (!workspace) return finish(deliveryId, { status: 'skipped', last_error: 'workspace_not_found' });
   const settings = workspace.settings?.alerts;
   if (settings && (settings as Record<string, unknown>)[rule.kind] === false) return finish(deliveryId, { status: 'skipped', last_error: 'alert_type_disabled' });
-  const customer = event.customer_id ? await Customer.findOne({ _id: event.customer_id, workspace_id: event.workspace_id }).lean() : null;
+  const customer = event.customer_id ? await withBilling(await Customer.findOne({ _id: event.customer_id, workspace_id: event.workspace_id }).lean()) : null;
   if (customer?.status === 'churned' && !rule.evenIfChurned) return finish(deliveryId, { status: 'skipped', last_error: 'customer_churned' });
   if (customer?.status === 'archived') return finish(deliveryId, { status: 'skipped', last_error: 'customer_archived' });
 

@@ -11,6 +11,7 @@ import { emitDomainEvent } from '../events/emit.ts';
 import { isDuplicateKeyError } from '../errors.ts';
 import { computeBilling, subscriptionMrrCents, type BillingInvoice, type BillingScope, type BillingSubscription } from './mrr.ts';
 import type { FxRates } from './fx.ts';
+import { billingFor, noBilling, workspaceBilling, writeBilling as storeBilling, type BillingView } from './store.ts';
 
 /** One Stripe customer with everything its billing fields are computed from. */
 export interface BillingSourceCustomer {
@@ -71,11 +72,97 @@ export function skipReason(c: BillingSourceCustomer, ctx: Pick<BillingApplyConte
   return null;
 }
 
-type LeanCustomer = { _id: Types.ObjectId; name: string; domain: string | null; billing?: Record<string, any> | null };
+type LeanCustomer = { _id: Types.ObjectId; name: string; domain: string | null };
 
-const CUSTOMER_FIELDS = { _id: 1, name: 1, domain: 1, billing: 1 } as const;
+const CUSTOMER_FIELDS = { _id: 1, name: 1, domain: 1 } as const;
 
-/** Pivotal customers of these domains (indexed equality on workspace_id + domain, batched). */
+/**
+ * What applying billing reads from the database: customers by domain (or by their Stripe
+ * source link), their current billing and the domain's ambiguity decisions. A webhook asks
+ * for just its few domains; a whole walk preloads everything once (one scan per
+ * collection; on FerretDB every query is a full scan, so per-batch queries cost minutes).
+ */
+type Preloaded = { byDomain: Map<string, LeanCustomer[]>; byId: Map<string, LeanCustomer>; billing: Map<string, BillingView>; ambiguities: Map<string, any>; links: Map<string, string> | null };
+
+export class BillingLookup {
+  private readonly ctx: Pick<BillingApplyContext, 'workspaceId' | 'connectionId'>;
+  private readonly preloaded: Preloaded | null;
+
+  private constructor(ctx: Pick<BillingApplyContext, 'workspaceId' | 'connectionId'>, preloaded: Preloaded | null) {
+    this.ctx = ctx;
+    this.preloaded = preloaded;
+  }
+
+  /** Queries per call (webhooks, a handful of customers). */
+  static live(ctx: Pick<BillingApplyContext, 'workspaceId' | 'connectionId'>): BillingLookup {
+    return new BillingLookup(ctx, null);
+  }
+
+  /** Everything of the workspace and connection, read once (a whole walk). */
+  static async preload(ctx: Pick<BillingApplyContext, 'workspaceId' | 'connectionId' | 'linkToSource'>): Promise<BillingLookup> {
+    const [customers, billing, ambiguities, links] = await Promise.all([
+      Customer.find({ workspace_id: ctx.workspaceId, status: { $ne: 'archived' } }, CUSTOMER_FIELDS).lean() as Promise<LeanCustomer[]>,
+      workspaceBilling(ctx.workspaceId),
+      AmbiguousMatch.find({ connection_id: ctx.connectionId }).lean(),
+      ctx.linkToSource ? SourceLink.find({ connection_id: ctx.connectionId, target_type: 'customer' }, { external_id: 1, target_id: 1 }).lean() : Promise.resolve(null),
+    ]);
+    const byDomain = new Map<string, LeanCustomer[]>();
+    for (const c of customers) if (c.domain) byDomain.set(c.domain, [...(byDomain.get(c.domain) ?? []), c]);
+    return new BillingLookup(ctx, {
+      byDomain,
+      byId: new Map(customers.map((c) => [String(c._id), c])),
+      billing: billing as Map<string, BillingView>,
+      ambiguities: new Map(ambiguities.map((a) => [a.domain as string, a])),
+      links: links ? new Map(links.map((l) => [l.external_id as string, String(l.target_id)])) : null,
+    });
+  }
+
+  async customersByDomain(domains: string[]): Promise<Map<string, LeanCustomer[]>> {
+    if (this.preloaded) return new Map(domains.filter((d) => this.preloaded!.byDomain.has(d)).map((d) => [d, this.preloaded!.byDomain.get(d)!]));
+    return customersByDomain(this.ctx.workspaceId, domains);
+  }
+
+  async ambiguitiesByDomain(domains: string[]): Promise<Map<string, any>> {
+    if (this.preloaded) return new Map(domains.filter((d) => this.preloaded!.ambiguities.has(d)).map((d) => [d, this.preloaded!.ambiguities.get(d)]));
+    const out = new Map<string, any>();
+    for (let i = 0; i < domains.length; i += 500) {
+      for (const a of await AmbiguousMatch.find({ connection_id: this.ctx.connectionId, domain: { $in: domains.slice(i, i + 500) } }).lean()) out.set(a.domain, a);
+    }
+    return out;
+  }
+
+  /** Stripe customer id → the Pivotal customer synced from it (Stripe as the source). */
+  async linkedCustomers(stripeIds: string[]): Promise<Map<string, LeanCustomer>> {
+    const out = new Map<string, LeanCustomer>();
+    if (this.preloaded?.links) {
+      for (const id of stripeIds) {
+        const c = this.preloaded.byId.get(this.preloaded.links.get(id) ?? '');
+        if (c) out.set(id, c);
+      }
+      return out;
+    }
+    const links = await SourceLink.find({ connection_id: this.ctx.connectionId, target_type: 'customer', external_id: { $in: stripeIds } }, { external_id: 1, target_id: 1 }).lean();
+    const found = (await Customer.find({ _id: { $in: links.map((l) => l.target_id) }, status: { $ne: 'archived' } }, CUSTOMER_FIELDS).lean()) as LeanCustomer[];
+    const byId = new Map(found.map((c) => [String(c._id), c]));
+    for (const l of links) {
+      const c = byId.get(String(l.target_id));
+      if (c) out.set(l.external_id as string, c);
+    }
+    return out;
+  }
+
+  async billingOf(customerIds: Types.ObjectId[]): Promise<Map<string, BillingView>> {
+    if (this.preloaded) return new Map(customerIds.map((id) => [String(id), this.preloaded!.billing.get(String(id)) ?? noBilling()]));
+    return billingFor(customerIds);
+  }
+
+  /** Keeps a preloaded lookup current after a write. */
+  remember(customerId: Types.ObjectId, billing: BillingView): void {
+    this.preloaded?.billing.set(String(customerId), billing);
+  }
+}
+
+/** Pivotal customers of these domains (batched equality on workspace_id + domain). */
 export async function customersByDomain(workspaceId: Types.ObjectId, domains: string[]): Promise<Map<string, LeanCustomer[]>> {
   const out = new Map<string, LeanCustomer[]>();
   for (let i = 0; i < domains.length; i += 500) {
@@ -90,16 +177,6 @@ export async function customersByDomain(workspaceId: Types.ObjectId, domains: st
   return out;
 }
 
-/** Open or resolved ambiguity records of these domains. */
-async function ambiguitiesByDomain(connectionId: Types.ObjectId, domains: string[]): Promise<Map<string, any>> {
-  const out = new Map<string, any>();
-  for (let i = 0; i < domains.length; i += 500) {
-    const found = await AmbiguousMatch.find({ connection_id: connectionId, domain: { $in: domains.slice(i, i + 500) } }).lean();
-    for (const a of found) out.set(a.domain, a);
-  }
-  return out;
-}
-
 interface PendingWrite {
   customer: LeanCustomer;
   billing: ReturnType<typeof computeBilling>;
@@ -110,19 +187,21 @@ interface PendingWrite {
  * Applies one batch of Stripe customers (grouped by domain; every Stripe customer of a
  * domain must be in the same batch). Returns the counts and per-record problems.
  */
-export async function applyBilling(ctx: BillingApplyContext, sources: BillingSourceCustomer[]): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[] }> {
+export async function applyBilling(
+  ctx: BillingApplyContext,
+  sources: BillingSourceCustomer[],
+  opts: { lookup?: BillingLookup; prune?: boolean } = {},
+): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[]; written: Types.ObjectId[] }> {
+  const lookup = opts.lookup ?? BillingLookup.live(ctx);
   const counts = emptyBillingCounts();
   const problems: BillingProblem[] = [];
   const writes: PendingWrite[] = [];
   const compute = (list: BillingSourceCustomer[]) =>
     computeBilling({ subscriptions: list.flatMap((s) => s.subscriptions), invoices: list.flatMap((s) => s.invoices), rates: ctx.rates, now: ctx.now, scope: ctx.scope });
   if (ctx.linkToSource) {
-    const links = await SourceLink.find({ connection_id: ctx.connectionId, target_type: 'customer', external_id: { $in: sources.map((s) => s.stripeCustomerId) } }, { external_id: 1, target_id: 1 }).lean();
-    const linked = new Map(links.map((l) => [l.external_id, String(l.target_id)]));
-    const found = (await Customer.find({ _id: { $in: links.map((l) => l.target_id) }, status: { $ne: 'archived' } }, CUSTOMER_FIELDS).lean()) as LeanCustomer[];
-    const byId = new Map(found.map((c) => [String(c._id), c]));
+    const linked = await lookup.linkedCustomers(sources.map((s) => s.stripeCustomerId));
     for (const s of sources) {
-      const customer = byId.get(linked.get(s.stripeCustomerId) ?? '');
+      const customer = linked.get(s.stripeCustomerId);
       if (!customer) {
         counts.unmatched++;
         continue;
@@ -130,7 +209,7 @@ export async function applyBilling(ctx: BillingApplyContext, sources: BillingSou
       counts.matched++;
       writes.push({ customer, billing: compute([s]), stripeIds: [s.stripeCustomerId] });
     }
-    return writeBilling(ctx, writes, counts, problems);
+    return writeBilling(ctx, lookup, writes, counts, problems, opts.prune);
   }
   const byDomain = new Map<string, BillingSourceCustomer[]>();
   for (const s of sources) {
@@ -143,7 +222,7 @@ export async function applyBilling(ctx: BillingApplyContext, sources: BillingSou
     byDomain.set(s.domain!, list);
   }
   const domains = [...byDomain.keys()];
-  const [customers, ambiguities] = await Promise.all([customersByDomain(ctx.workspaceId, domains), ambiguitiesByDomain(ctx.connectionId, domains)]);
+  const [customers, ambiguities] = await Promise.all([lookup.customersByDomain(domains), lookup.ambiguitiesByDomain(domains)]);
   // The Stripe customer shown as "the" stripe_customer_id: the biggest payer, then the oldest id.
   const rank = (list: BillingSourceCustomer[]) =>
     [...list].sort((a, b) => mrrOf(b, ctx) - mrrOf(a, ctx) || (a.stripeCustomerId < b.stripeCustomerId ? -1 : 1)).map((s) => s.stripeCustomerId);
@@ -195,54 +274,66 @@ export async function applyBilling(ctx: BillingApplyContext, sources: BillingSou
     writes.push({ customer, billing: compute(effective), stripeIds: rank(effective) });
   }
 
-  return writeBilling(ctx, writes, counts, problems);
+  return writeBilling(ctx, lookup, writes, counts, problems, opts.prune);
 }
 
 /** Writes the computed billing of matched customers (only what changed) and raises signals. */
-async function writeBilling(ctx: BillingApplyContext, writes: PendingWrite[], counts: BillingCounts, problems: BillingProblem[]): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[] }> {
+async function writeBilling(
+  ctx: BillingApplyContext,
+  lookup: BillingLookup,
+  writes: PendingWrite[],
+  counts: BillingCounts,
+  problems: BillingProblem[],
+  prune = true,
+): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[]; written: Types.ObjectId[] }> {
   const touched: Types.ObjectId[] = [];
-  const ops: any[] = [];
+  const changed: { workspaceId: Types.ObjectId; customerId: Types.ObjectId; billing: BillingView }[] = [];
   const signals: (() => Promise<unknown>)[] = [];
+  const current = await lookup.billingOf(writes.map((w) => w.customer._id));
   for (const w of writes) {
     touched.push(w.customer._id);
-    const prev = w.customer.billing ?? {};
-    const next = {
-      'billing.mrr': w.billing.mrr,
-      'billing.plan': w.billing.plan,
-      'billing.payment_status': w.billing.payment_status,
-      'billing.billing_started_at': w.billing.billing_started_at,
-      'billing.stripe_customer_id': w.stripeIds[0] ?? null,
-      'billing.stripe_customer_ids': w.stripeIds,
-      'billing.stripe_livemode': ctx.livemode,
-      'billing.stripe_connection_id': ctx.connectionId,
-      'billing.payment_invoice_id': w.billing.payment_invoice_id,
+    const prev = current.get(String(w.customer._id)) ?? noBilling();
+    const next: BillingView = {
+      mrr: w.billing.mrr,
+      plan: w.billing.plan,
+      payment_status: w.billing.payment_status,
+      billing_started_at: w.billing.billing_started_at,
+      stripe_customer_id: w.stripeIds[0] ?? null,
+      stripe_customer_ids: w.stripeIds,
+      stripe_livemode: ctx.livemode,
+      stripe_connection_id: ctx.connectionId,
+      payment_invoice_id: w.billing.payment_invoice_id,
+      synced_at: new Date(ctx.now * 1000),
     };
-    const same =
-      prev.mrr === next['billing.mrr'] && (prev.plan ?? null) === next['billing.plan'] && prev.payment_status === next['billing.payment_status'] &&
-      (prev.billing_started_at ? new Date(prev.billing_started_at).getTime() : null) === (next['billing.billing_started_at']?.getTime() ?? null) &&
-      (prev.stripe_customer_id ?? null) === next['billing.stripe_customer_id'] && JSON.stringify(prev.stripe_customer_ids ?? []) === JSON.stringify(w.stripeIds) &&
-      prev.stripe_livemode === ctx.livemode && String(prev.stripe_connection_id ?? '') === String(ctx.connectionId) &&
-      (prev.payment_invoice_id ?? null) === w.billing.payment_invoice_id;
-    if (same) {
+    if (sameBilling(prev, next)) {
       counts.unchanged++;
     } else {
       counts.updated++;
-      // raw driver write: set updatedAt by hand (the customer search index refreshes by it)
-      ops.push({ updateOne: { filter: { _id: w.customer._id }, update: { $set: { ...next, 'billing.synced_at': new Date(ctx.now * 1000), updatedAt: new Date() } } } });
+      changed.push({ workspaceId: ctx.workspaceId, customerId: w.customer._id, billing: next });
     }
-    const prevStatus = (prev.payment_status ?? 'none') as PaymentStatus;
-    const failingNow = w.billing.payment_status === 'failing' || w.billing.payment_status === 'past_due';
+    const prevStatus = prev.payment_status;
+    const failingNow = next.payment_status === 'failing' || next.payment_status === 'past_due';
     const wasFailing = prevStatus === 'failing' || prevStatus === 'past_due';
     const known = !ctx.initial || prev.synced_at != null;
-    if (failingNow && known && (!wasFailing || (prev.payment_invoice_id ?? null) !== w.billing.payment_invoice_id)) {
-      signals.push(() => raisePaymentFailing(ctx, w.customer, w.billing, prevStatus, w.stripeIds[0] ?? null));
+    if (failingNow && known && (!wasFailing || prev.payment_invoice_id !== next.payment_invoice_id)) {
+      signals.push(() => raisePaymentFailing(ctx, w.customer, w.billing, prevStatus, next.stripe_customer_id));
     }
   }
-  // Bounded chunks, one at a time: FerretDB's SQLite backend serialises writers, and
-  // concurrent batches only wait on each other's locks.
-  for (let i = 0; i < ops.length; i += 50) await Customer.collection.bulkWrite(ops.slice(i, i + 50), { ordered: false });
+  // New versions are inserts (FerretDB updates cost a collection scan per document).
+  await storeBilling(changed, { prune });
+  for (const c of changed) lookup.remember(c.customerId, c.billing);
   for (const s of signals) await s();
-  return { counts, problems, touched };
+  return { counts, problems, touched, written: changed.map((c) => c.customerId) };
+}
+
+/** Same billing apart from when it was synced. */
+export function sameBilling(a: BillingView, b: BillingView): boolean {
+  const time = (d: Date | null) => (d ? new Date(d).getTime() : null);
+  return (
+    a.mrr === b.mrr && a.plan === b.plan && a.payment_status === b.payment_status && time(a.billing_started_at) === time(b.billing_started_at) &&
+    a.stripe_customer_id === b.stripe_customer_id && JSON.stringify(a.stripe_customer_ids) === JSON.stringify(b.stripe_customer_ids) &&
+    a.stripe_livemode === b.stripe_livemode && String(a.stripe_connection_id ?? '') === String(b.stripe_connection_id ?? '') && a.payment_invoice_id === b.payment_invoice_id
+  );
 }
 
 function mrrOf(s: BillingSourceCustomer, ctx: BillingApplyContext): number {

@@ -8,6 +8,7 @@ import { AppError } from '../errors.ts';
 import { lowerKey, searchGrams } from './text.ts';
 import { normalizeDomain } from '../domain.ts';
 import { invalidateCustomerSearch } from './search-index.ts';
+import { attachBilling, noBilling, writeBilling, type BillingView } from '../billing/store.ts';
 
 export interface NewCustomer {
   name: string;
@@ -16,6 +17,8 @@ export interface NewCustomer {
   owner_email?: string | null;
   owner_member_id?: Types.ObjectId | null;
   status?: (typeof CUSTOMER_STATUSES)[number];
+  /** billing known at creation (imports, seeds); Stripe syncs write it otherwise */
+  billing?: Partial<BillingView>;
   [extra: string]: unknown;
 }
 
@@ -27,11 +30,13 @@ export function derivedSearchFields(name: string, domain: string | null | undefi
 export async function createCustomers(workspaceId: Types.ObjectId, items: NewCustomer[]) {
   if (items.length === 0) return [];
   const first = await nextDisplayIds(workspaceId, items.length);
-  const docs = items.map((item, i) => {
+  const docs = items.map(({ billing: _billing, ...item }, i) => {
     const domain = item.domain === undefined ? null : normalizeDomain(item.domain);
     return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain) };
   });
   const created = await Customer.insertMany(docs, { ordered: true });
+  const billed = items.flatMap((item, i) => (item.billing ? [{ workspaceId, customerId: created[i]!._id, billing: { ...noBilling(), ...item.billing } }] : []));
+  if (billed.length) await writeBilling(billed, { prune: false });
   invalidateCustomerSearch(workspaceId);
   return created;
 }
@@ -53,5 +58,5 @@ export async function listCustomers(workspaceId: Types.ObjectId, filters: z.inpu
   if (!f.data.status) q.status = { $in: ['active', 'at_risk'] };
   else if (f.data.status !== 'all') q.status = f.data.status;
   if (f.data.owner_member_id) q.owner_member_id = new Types.ObjectId(f.data.owner_member_id);
-  return Customer.find(q).sort({ display_id: 1 }).limit(f.data.limit ?? 0).lean();
+  return attachBilling(await Customer.find(q).sort({ display_id: 1 }).limit(f.data.limit ?? 0).lean());
 }

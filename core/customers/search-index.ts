@@ -10,7 +10,8 @@
 // workspace on first use; contacts only once an email is searched), so instances stay
 // stateless. Freshness:
 // - incremental refresh: customers and contacts with updatedAt >= since − SKEW, where since
-//   is the start of the previous refresh (writers' clocks and late commits fit in SKEW).
+//   is the start of the previous refresh (writers' clocks and late commits fit in SKEW),
+//   and billing versions (core/billing/store.ts) with written_at >= the same bound.
 //   Every write path must bump updatedAt (mongoose does; raw driver writes set it by hand);
 // - in the background every `backgroundMs` (at least twice the last refresh's duration, so
 //   on FerretDB, where a refresh is itself a scan, it takes at most a third of the time)
@@ -28,6 +29,7 @@ import mongoose, { Types } from 'mongoose';
 import type { Document as BsonDocument } from 'mongodb';
 import { Customer } from '../models/customer.ts';
 import { Contact } from '../models/contact.ts';
+import { noBilling, workspaceBilling, type BillingView } from '../billing/store.ts';
 import { log } from '../log.ts';
 import { trigrams } from './text.ts';
 
@@ -155,6 +157,8 @@ export class WorkspaceSearchIndex {
   private byDomainOrder: number[] = [];
   private unsorted: number[] = [];
   private dead = 0;
+  /** current billing per customer id (billing lives in its own collection, core/billing/store.ts) */
+  private billingById = new Map<string, BillingView & { written_at?: Date }>();
   /** contact email → customer ids (hex); null until an email is first searched */
   contactsByEmail: Map<string, Set<string>> | null = null;
   private contactLinks = new Map<string, { email: string; customerId: string }>();
@@ -197,8 +201,21 @@ export class WorkspaceSearchIndex {
   /** The customer's document as `.lean()` would return it (without search_grams). */
   doc(slot: number): BsonDocument {
     const raw = this.raw(slot);
-    if (raw.length) return BSON.deserialize(raw);
-    return { _id: this.ids[slot], name_lower: this.names[slot], domain: this.domains[slot], display_id: this.displayIds[slot], status: this.statuses[slot] };
+    const doc = raw.length ? BSON.deserialize(raw) : { _id: this.ids[slot], name_lower: this.names[slot], domain: this.domains[slot], display_id: this.displayIds[slot], status: this.statuses[slot] };
+    const { written_at: _written, ...billing } = this.billingById.get(this.ids[slot]!) ?? { ...noBilling(), written_at: undefined };
+    doc.billing = billing;
+    return doc;
+  }
+
+  /** Records a customer's current billing (an older version than the one held is ignored). */
+  setBilling(id: string, billing: BillingView & { written_at?: Date }): void {
+    const cur = this.billingById.get(id);
+    if (cur?.written_at && billing.written_at && cur.written_at > billing.written_at) return;
+    this.billingById.set(id, billing);
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return;
+    this.payments[slot] = intern(billing.payment_status ?? 'none');
+    this.mrrs[slot] = typeof billing.mrr === 'number' ? billing.mrr : Number.NaN;
   }
 
   isLive(slot: number): boolean {
@@ -213,10 +230,11 @@ export class WorkspaceSearchIndex {
     const domain = d.domain ?? null;
     const displayId = typeof d.display_id === 'number' ? d.display_id : Number.NaN;
     const status = intern(d.status ?? 'active');
-    const payment = intern(d.billing?.payment_status ?? 'none');
+    const billing = d.billing ?? this.billingById.get(id);
+    const payment = intern(billing?.payment_status ?? 'none');
     const ownerId = intern(d.owner_member_id ? String(d.owner_member_id) : '');
     const ownerEmail = intern(d.owner_email ?? '');
-    const mrr = typeof d.billing?.mrr === 'number' ? d.billing.mrr : Number.NaN;
+    const mrr = typeof billing?.mrr === 'number' ? billing.mrr : Number.NaN;
     const healthScore = typeof d.health?.score === 'number' ? d.health.score : Number.NaN;
     const old = this.slotOf.get(id);
     if (old !== undefined) {
@@ -281,11 +299,12 @@ export class WorkspaceSearchIndex {
   /** A compact copy (same live entries, no dead slots). */
   compact(): WorkspaceSearchIndex {
     const ix = new WorkspaceSearchIndex();
+    ix.billingById = this.billingById;
     for (const [id, slot] of this.slotOf) {
       ix.upsert(
         {
           _id: id, name_lower: this.names[slot], domain: this.domains[slot], display_id: this.displayIds[slot], status: this.statuses[slot],
-          billing: { payment_status: this.payments[slot], mrr: this.mrrs[slot] }, owner_member_id: this.ownerIds[slot] || null, owner_email: this.ownerEmails[slot] || null,
+          owner_member_id: this.ownerIds[slot] || null, owner_email: this.ownerEmails[slot] || null,
           health: { score: this.healthScores[slot] },
         },
         this.raw(slot),
@@ -576,6 +595,7 @@ async function build(s: Slot, started: number): Promise<void> {
   stats.builds++;
   const ix = new WorkspaceSearchIndex();
   await readRaw({ workspace_id: s.workspaceId }, ix);
+  for (const [id, b] of await workspaceBilling(s.workspaceId)) ix.setBilling(id, b);
   ix.sortNow();
   if (s.index?.contactsByEmail) {
     // rebuild contacts too (deleted contacts have no updatedAt to be found by)
@@ -603,10 +623,12 @@ async function readRaw(filter: Record<string, unknown>, ix: WorkspaceSearchIndex
 async function refresh(s: Slot, started: number): Promise<void> {
   stats.refreshes++;
   const ix = s.index!;
-  const [, contacts] = await Promise.all([
+  const [, billing, contacts] = await Promise.all([
     readRaw({ workspace_id: s.workspaceId, updatedAt: { $gte: new Date(s.since - SKEW_MS) } }, ix),
+    workspaceBilling(s.workspaceId, new Date(s.since - SKEW_MS)),
     ix.contactsByEmail ? Contact.find({ workspace_id: s.workspaceId, updatedAt: { $gte: new Date(s.contactsSince - SKEW_MS) } }, CONTACT_FIELDS).lean<ContactDoc[]>() : Promise.resolve(null),
   ]);
+  for (const [id, b] of billing) ix.setBilling(id, b);
   if (contacts) {
     ix.applyContacts(contacts);
     s.contactsSince = started;

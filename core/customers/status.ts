@@ -14,6 +14,7 @@ import { Activity } from '../models/activity.ts';
 import { AppError } from '../errors.ts';
 import { enqueue } from '../jobs/agenda.ts';
 import { emitDomainEvent, type Actor } from '../events/emit.ts';
+import { withBilling } from '../billing/store.ts';
 
 export const SETTABLE_STATUSES = ['active', 'at_risk', 'churned'] as const;
 export type SettableStatus = (typeof SETTABLE_STATUSES)[number];
@@ -53,7 +54,7 @@ export async function setCustomerStatus(raw: StatusChangeInput): Promise<StatusC
   if (!current) throw new AppError('not_found', 'Customer not found');
   if (current.status === 'archived') throw new AppError('conflict', `${current.name} is archived; its status cannot be changed`);
   const previous = current.status;
-  if (previous === input.status) return { changed: false, previous, status: input.status, customer: current };
+  if (previous === input.status) return { changed: false, previous, status: input.status, customer: await withBilling(current) };
 
   const now = new Date();
   const set: Record<string, unknown> = { status: input.status, status_changed_at: now, status_reason: input.reason ?? null };
@@ -94,6 +95,6 @@ export async function setCustomerStatus(raw: StatusChangeInput): Promise<StatusC
   if (first && actor.type !== 'sync') {
     await enqueue('sync.writeback', { customer_id: String(customerId), changes: { status: input.status }, actor });
   }
-  const customer = await Customer.findById(customerId).lean();
+  const customer = await withBilling(await Customer.findById(customerId).lean());
   return { changed: true, previous, status: input.status, customer };
 }

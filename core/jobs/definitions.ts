@@ -9,13 +9,16 @@ import '../alerts/deliver.ts';
 import '../sync/engine.ts';
 import '../connectors/stripe/index.ts';
 import { pruneClaims } from './claim-lock.ts';
+import { pruneSupersededBilling } from '../billing/store.ts';
 
-// Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days.
+// Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days,
+// billing versions superseded by a newer one (a walk that stopped before pruning).
 // A job rather than a TTL index, which FerretDB v1 does not implement.
 defineJob('maintenance.cleanup', async () => {
   const now = new Date();
   await SyncRun.deleteMany({ expires_at: { $lt: now } });
   await InboundEvent.deleteMany({ status: 'processed', createdAt: { $lt: new Date(now.getTime() - 30 * 86_400_000) } });
+  await pruneSupersededBilling();
   if (mongoose.connection.db) await pruneClaims(mongoose.connection.db);
 });
 

@@ -1,5 +1,6 @@
 // Customer: the record a CSM looks up. Synced fields come from the customer source,
-// billing fields from Stripe, health from the nightly score. display_id is numeric,
+// health from the nightly score; billing fields from Stripe live beside it in
+// CustomerBilling (core/models/billing.ts) and are attached on read. display_id is numeric,
 // stable and unique per workspace (allocated atomically through Counter).
 import { Schema } from 'mongoose';
 import { defineModel } from './define.ts';
@@ -8,23 +9,6 @@ export const CUSTOMER_STATUSES = ['active', 'at_risk', 'churned', 'archived'] as
 export type CustomerStatus = (typeof CUSTOMER_STATUSES)[number];
 export const PAYMENT_STATUSES = ['paid', 'past_due', 'failing', 'none'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
-
-const billingSchema = new Schema(
-  {
-    mrr: { type: Number, default: null }, // USD cents per month
-    plan: { type: String, default: null },
-    payment_status: { type: String, enum: PAYMENT_STATUSES, default: 'none' },
-    billing_started_at: { type: Date, default: null },
-    stripe_customer_id: { type: String, default: null },
-    stripe_customer_ids: { type: [String], default: () => [] },
-    stripe_livemode: { type: Boolean, default: null },
-    stripe_connection_id: { type: Schema.Types.ObjectId, default: null },
-    /** the invoice behind payment_status (dedupes the payment-failing signal) */
-    payment_invoice_id: { type: String, default: null },
-    synced_at: { type: Date, default: null },
-  },
-  { _id: false },
-);
 
 const healthSchema = new Schema(
   {
@@ -64,7 +48,6 @@ const customerSchema = new Schema(
     status_changed_at: { type: Date, default: null },
     status_reason: { type: String, default: null },
     win_back_at: { type: Date, default: null },
-    billing: { type: billingSchema, default: () => ({}) },
     health: { type: healthSchema, default: () => ({}) },
     arr: { type: Number, default: null },
     industry: { type: String, default: null },
@@ -88,6 +71,5 @@ customerSchema.index({ workspace_id: 1, domain: 1 });
 customerSchema.index({ workspace_id: 1, status: 1 });
 customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
 customerSchema.index({ workspace_id: 1, updatedAt: 1 }); // search index refresh (core/customers/search-index.ts)
-customerSchema.index({ workspace_id: 1, 'billing.stripe_customer_id': 1 });
 
 export const Customer = defineModel('Customer', customerSchema, 'customers');

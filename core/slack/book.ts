@@ -8,6 +8,7 @@ import { SlackInstallation } from '../models/slack.ts';
 import { log } from '../log.ts';
 import { Workspace } from '../models/workspace.ts';
 import { enqueue } from '../jobs/agenda.ts';
+import { withBilling } from '../billing/store.ts';
 
 export const LIST_LIMIT = 20;
 const asId = (id: string | Types.ObjectId) => (typeof id === 'string' ? new Types.ObjectId(id) : id);
@@ -15,7 +16,7 @@ const asId = (id: string | Types.ObjectId) => (typeof id === 'string' ? new Type
 /** A customer of this workspace, or null (an id from another workspace is "not found"). */
 export async function customerInWorkspace(workspaceId: string | Types.ObjectId, customerId: string) {
   if (!Types.ObjectId.isValid(customerId)) return null;
-  return Customer.findOne({ _id: new Types.ObjectId(customerId), workspace_id: asId(workspaceId), status: { $ne: 'archived' } }).lean();
+  return withBilling(await Customer.findOne({ _id: new Types.ObjectId(customerId), workspace_id: asId(workspaceId), status: { $ne: 'archived' } }).lean());
 }
 
 // The lists come from the workspace's in-memory customer index (core/customers/

@@ -9,6 +9,7 @@ import { Customer } from '../../core/models/customer.ts';
 import { Contact } from '../../core/models/contact.ts';
 import { searchCustomers } from '../../core/customers/search.ts';
 import { WorkspaceSearchIndex, configureCustomerSearch, customerSearchStats, invalidateCustomerSearch, resetCustomerSearch } from '../../core/customers/search-index.ts';
+import { billingFor, withBilling, writeBilling } from '../../core/billing/store.ts';
 
 useTestDatabase('search_index');
 
@@ -90,9 +91,10 @@ describe('searchCustomers on the index', () => {
     const ws = new Types.ObjectId();
     const [c] = await createCustomers(ws, [{ name: 'Vandelay Industries', domain: 'vandelay.com', billing: { mrr: 5_000, payment_status: 'paid' } }]);
     const hit = await searchCustomers(ws, 'vandelay.com');
-    const lean = async () => Customer.findById(c!._id, { search_grams: 0 }).lean();
+    const lean = async () => withBilling(await Customer.findById(c!._id, { search_grams: 0 }).lean());
     expect(hit.customers).toEqual([await lean()]);
-    await Customer.updateOne({ _id: c!._id }, { $set: { 'billing.mrr': 9_000, status: 'at_risk' } });
+    await Customer.updateOne({ _id: c!._id }, { $set: { status: 'at_risk' } });
+    await writeBilling([{ workspaceId: ws, customerId: c!._id, billing: { ...(await billingFor([c!._id])).get(String(c!._id))!, mrr: 9_000 } }]);
     invalidateCustomerSearch(ws);
     expect((await searchCustomers(ws, 'vandelay')).customers).toEqual([await lean()]);
   });

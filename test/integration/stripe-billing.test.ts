@@ -20,6 +20,7 @@ import '../../core/connectors/stripe/index.ts';
 import { resolveAmbiguousMatch } from '../../core/billing/ambiguous.ts';
 import { customerView } from '../../core/customers/view.ts';
 import { stripeWebhookRouter } from '../../portal/http/stripe-webhooks.ts';
+import { attachBilling } from '../../core/billing/store.ts';
 
 useTestDatabase('stripe_billing');
 
@@ -107,7 +108,7 @@ afterAll(async () => {
 });
 
 async function byDomain(domain: string) {
-  const all = await Customer.find({ workspace_id: workspaceId, domain }).sort({ display_id: 1 }).lean();
+  const all = await attachBilling(await Customer.find({ workspace_id: workspaceId, domain }).sort({ display_id: 1 }).lean());
   return all.map(customerView);
 }
 

@@ -12,6 +12,7 @@ import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { Contact } from '../../core/models/contact.ts';
 import '../../core/connectors/stripe/index.ts';
+import { attachBilling } from '../../core/billing/store.ts';
 
 useTestDatabase('stripe_source');
 let fake: FakeStripe;
@@ -46,7 +47,7 @@ describe('Stripe as the customer source', () => {
   it('creates a customer per Stripe customer (no contacts) with billing fields attached', async () => {
     const summary = await runSync({ connectionId, kind: 'full', trigger: 'test' });
     expect(summary.status).toBe('succeeded');
-    const customers = await Customer.find({ workspace_id: workspaceId }).sort({ name: 1 }).lean();
+    const customers = await attachBilling(await Customer.find({ workspace_id: workspaceId }).sort({ name: 1 }).lean());
     expect(customers.map((c) => c.name)).toEqual(['Analytical Engines', 'Bob Builder']);
     const ada = customers[0]!;
     expect(ada.billing).toMatchObject({ mrr: 9800, plan: 'pro', stripe_customer_id: ids.ada, stripe_livemode: false });

@@ -13,7 +13,8 @@ import type { SyncKind } from '../../models/sync.ts';
 import type { Credentials } from '../connector.ts';
 import { resolveFxRates } from '../../billing/fx.ts';
 import { inScope, type BillingScope } from '../../billing/mrr.ts';
-import { applyBilling, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
+import { applyBilling, BillingLookup, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
+import { billingFor, customersBilledBy, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
 import { createStripeClient, latestInvoices, listAll, loadProductNames, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, type Stripe } from './client.ts';
 
 /** The connection fields the runner needs (a mongoose document or a lean object). */
@@ -132,19 +133,25 @@ export async function runBillingWalk(
   }
   const groups = [...byDomain.values()];
   const touched = new Set<string>();
+  const written: Types.ObjectId[] = [];
   const BATCH = 1000;
   let done = 0;
+  const startedWriting = new Date();
+  const lookup = await BillingLookup.preload(ctx);
   for (let i = 0; i < groups.length || (i === 0 && noDomain.length); i += BATCH) {
     if (opts.signal?.aborted) break;
     const batch = groups.slice(i, i + BATCH).flat();
     if (i === 0) batch.push(...noDomain);
-    const r = await applyBilling(ctx, batch);
+    const r = await applyBilling(ctx, batch, { lookup, prune: false });
     for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
     problems.push(...r.problems);
     for (const id of r.touched) touched.add(String(id));
+    written.push(...r.written);
     done += batch.length;
     await opts.progress?.({ counts, done, total: book.length, phase: 'matching customers' });
   }
+  // Older versions of what this walk rewrote (also pruned hourly, should the walk stop here).
+  await pruneBilling(written, startedWriting);
   if (!opts.signal?.aborted) {
     await clearStaleBilling(conn, touched);
     const now = new Date();
@@ -155,16 +162,14 @@ export async function runBillingWalk(
 
 /** Customers this connection billed before but no longer matches lose their billing fields. */
 async function clearStaleBilling(conn: BillingConnection, touched: Set<string>): Promise<void> {
-  const billed = await Customer.find({ workspace_id: conn.workspace_id, 'billing.stripe_connection_id': conn._id }, { _id: 1 }).lean();
-  await clearBilling(billed.filter((c) => !touched.has(String(c._id))).map((c) => c._id));
+  const billed = await customersBilledBy(conn._id);
+  await clearBilling(conn.workspace_id, [...billed.keys()].filter((id) => !touched.has(id)).map((id) => new Types.ObjectId(id)));
 }
 
-async function clearBilling(stale: Types.ObjectId[]): Promise<void> {
+async function clearBilling(workspaceId: Types.ObjectId, stale: Types.ObjectId[]): Promise<void> {
   if (!stale.length) return;
-  await Customer.updateMany(
-    { _id: { $in: stale } },
-    { $set: { 'billing.mrr': null, 'billing.plan': null, 'billing.payment_status': 'none', 'billing.billing_started_at': null, 'billing.stripe_customer_id': null, 'billing.stripe_customer_ids': [], 'billing.stripe_connection_id': null, 'billing.synced_at': new Date() } },
-  );
+  const now = new Date();
+  await writeBilling(stale.map((customerId) => ({ workspaceId, customerId, billing: { ...noBilling(), synced_at: now } })));
 }
 
 /** One Stripe customer with its in-scope subscriptions and their latest invoices; null when deleted. */
@@ -196,14 +201,16 @@ export async function syncStripeCustomers(conn: BillingConnection, ids: string[]
     const c = await readOne(id);
     if (c?.domain) domains.add(c.domain);
     // Wherever this Stripe customer billed before (its email may have moved or it was deleted).
-    const before = await Customer.find({ workspace_id: conn.workspace_id, 'billing.stripe_customer_ids': id }, { domain: 1 }).lean();
+    const billedBefore = await customersBillingStripeId(conn.workspace_id, id);
+    const before = billedBefore.length ? await Customer.find({ _id: { $in: billedBefore.map((b) => new Types.ObjectId(b)) } }, { domain: 1 }).lean() : [];
     for (const b of before) if (b.domain) domains.add(b.domain);
   }
   const counts = emptyBillingCounts();
   for (const domain of domains) {
     const related = new Set<string>();
-    const customers = await Customer.find({ workspace_id: conn.workspace_id, domain }, { billing: 1 }).lean();
-    for (const cu of customers) for (const sid of (cu.billing as any)?.stripe_customer_ids ?? []) related.add(sid);
+    const customers = await Customer.find({ workspace_id: conn.workspace_id, domain }, { _id: 1 }).lean();
+    const billing = await billingFor(customers.map((cu) => cu._id));
+    for (const b of billing.values()) for (const sid of b.stripe_customer_ids) related.add(sid);
     for (const id of ids) related.add(id);
     const group: BillingSourceCustomer[] = [];
     for (const sid of related) {
@@ -214,8 +221,8 @@ export async function syncStripeCustomers(conn: BillingConnection, ids: string[]
     for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
     // A customer none of whose Stripe customers bills any more loses the billing fields.
     const kept = new Set(r.touched.map(String));
-    const gone = customers.filter((cu) => !kept.has(String(cu._id)) && String((cu.billing as any)?.stripe_connection_id ?? '') === String(conn._id));
-    await clearBilling(gone.map((cu) => cu._id));
+    const gone = customers.filter((cu) => !kept.has(String(cu._id)) && String(billing.get(String(cu._id))?.stripe_connection_id ?? '') === String(conn._id));
+    await clearBilling(conn.workspace_id, gone.map((cu) => cu._id));
   }
   return counts;
 }
