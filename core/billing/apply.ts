@@ -82,7 +82,7 @@ const CUSTOMER_FIELDS = { _id: 1, name: 1, domain: 1 } as const;
  * for just its few domains; a whole walk preloads everything once (one scan per
  * collection; on FerretDB every query is a full scan, so per-batch queries cost minutes).
  */
-type Preloaded = { byDomain: Map<string, LeanCustomer[]>; byId: Map<string, LeanCustomer>; billing: Map<string, BillingView>; ambiguities: Map<string, any>; links: Map<string, string> | null };
+type Preloaded = { byDomain: Map<string, LeanCustomer[]>; byId: Map<string, LeanCustomer>; billing: Map<string, BillingView>; stored: Set<string>; ambiguities: Map<string, any>; links: Map<string, string> | null };
 
 export class BillingLookup {
   private readonly ctx: Pick<BillingApplyContext, 'workspaceId' | 'connectionId'>;
@@ -112,6 +112,7 @@ export class BillingLookup {
       byDomain,
       byId: new Map(customers.map((c) => [String(c._id), c])),
       billing: billing as Map<string, BillingView>,
+      stored: new Set(billing.keys()),
       ambiguities: new Map(ambiguities.map((a) => [a.domain as string, a])),
       links: links ? new Map(links.map((l) => [l.external_id as string, String(l.target_id)])) : null,
     });
@@ -160,6 +161,17 @@ export class BillingLookup {
   remember(customerId: Types.ObjectId, billing: BillingView): void {
     this.preloaded?.billing.set(String(customerId), billing);
   }
+
+  /** Whether the customer had a stored billing version when the lookup was made (live: assume so). */
+  hadStoredVersion(customerId: Types.ObjectId): boolean {
+    return this.preloaded ? this.preloaded.stored.has(String(customerId)) : true;
+  }
+
+  /** Customers whose current billing comes from this connection (preloaded lookups only). */
+  billedBy(connectionId: Types.ObjectId): string[] | null {
+    if (!this.preloaded) return null;
+    return [...this.preloaded.billing].filter(([, b]) => String(b.stripe_connection_id ?? '') === String(connectionId)).map(([id]) => id);
+  }
 }
 
 /** Pivotal customers of these domains (batched equality on workspace_id + domain). */
@@ -191,7 +203,7 @@ export async function applyBilling(
   ctx: BillingApplyContext,
   sources: BillingSourceCustomer[],
   opts: { lookup?: BillingLookup; prune?: boolean } = {},
-): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[]; written: Types.ObjectId[] }> {
+): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[]; superseded: Types.ObjectId[] }> {
   const lookup = opts.lookup ?? BillingLookup.live(ctx);
   const counts = emptyBillingCounts();
   const problems: BillingProblem[] = [];
@@ -285,7 +297,7 @@ async function writeBilling(
   counts: BillingCounts,
   problems: BillingProblem[],
   prune = true,
-): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[]; written: Types.ObjectId[] }> {
+): Promise<{ counts: BillingCounts; problems: BillingProblem[]; touched: Types.ObjectId[]; superseded: Types.ObjectId[] }> {
   const touched: Types.ObjectId[] = [];
   const changed: { workspaceId: Types.ObjectId; customerId: Types.ObjectId; billing: BillingView }[] = [];
   const signals: (() => Promise<unknown>)[] = [];
@@ -323,7 +335,9 @@ async function writeBilling(
   await storeBilling(changed, { prune });
   for (const c of changed) lookup.remember(c.customerId, c.billing);
   for (const s of signals) await s();
-  return { counts, problems, touched, written: changed.map((c) => c.customerId) };
+  // Only customers that had a version before have something to prune (FerretDB: a delete by
+  // customer ids costs a scan of the collection times the number of ids).
+  return { counts, problems, touched, superseded: changed.filter((c) => lookup.hadStoredVersion(c.customerId)).map((c) => c.customerId) };
 }
 
 /** Same billing apart from when it was synced. */

@@ -133,7 +133,7 @@ export async function runBillingWalk(
   }
   const groups = [...byDomain.values()];
   const touched = new Set<string>();
-  const written: Types.ObjectId[] = [];
+  const superseded: Types.ObjectId[] = [];
   const BATCH = 1000;
   let done = 0;
   const startedWriting = new Date();
@@ -146,14 +146,14 @@ export async function runBillingWalk(
     for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
     problems.push(...r.problems);
     for (const id of r.touched) touched.add(String(id));
-    written.push(...r.written);
+    superseded.push(...r.superseded);
     done += batch.length;
     await opts.progress?.({ counts, done, total: book.length, phase: 'matching customers' });
   }
   // Older versions of what this walk rewrote (also pruned hourly, should the walk stop here).
-  await pruneBilling(written, startedWriting);
+  await pruneBilling(superseded, startedWriting);
   if (!opts.signal?.aborted) {
-    await clearStaleBilling(conn, touched);
+    await clearStaleBilling(conn, touched, lookup);
     const now = new Date();
     await Connection.updateOne({ _id: conn._id }, { $set: { last_full_sync_at: now, ...(conn.first_full_sync_at ? {} : { first_full_sync_at: now }) } });
   }
@@ -161,9 +161,9 @@ export async function runBillingWalk(
 }
 
 /** Customers this connection billed before but no longer matches lose their billing fields. */
-async function clearStaleBilling(conn: BillingConnection, touched: Set<string>): Promise<void> {
-  const billed = await customersBilledBy(conn._id);
-  await clearBilling(conn.workspace_id, [...billed.keys()].filter((id) => !touched.has(id)).map((id) => new Types.ObjectId(id)));
+async function clearStaleBilling(conn: BillingConnection, touched: Set<string>, lookup: BillingLookup): Promise<void> {
+  const billed = lookup.billedBy(conn._id) ?? [...(await customersBilledBy(conn._id)).keys()];
+  await clearBilling(conn.workspace_id, billed.filter((id) => !touched.has(id)).map((id) => new Types.ObjectId(id)));
 }
 
 async function clearBilling(workspaceId: Types.ObjectId, stale: Types.ObjectId[]): Promise<void> {
