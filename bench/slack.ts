@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noBilling } from '../core/billing/store.ts';
 import mongoose, { Types } from 'mongoose';
 import { withBenchDatabase } from './_db.ts';
 import { startFakeSlack, slashCommandBody, signSlackRequest } from '../test/fakes/slack.ts';
@@ -56,6 +57,7 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
   try {
     return await withBenchDatabase(async (uri) => {
       const coll = mongoose.connection.db!.collection('customers');
+      const billingColl = mongoose.connection.db!.collection('customer_billing');
       let target: Types.ObjectId | undefined;
       for (let w = 0; w < 10; w++) {
         const ws = await createWorkspace({ name: `Bench slack ${w}` });
@@ -63,16 +65,22 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
         const n = w === 0 ? bigCount : smallCount;
         for (let i = 0; i < n; i += 20_000) {
           const docs = [];
+          const bills = [];
           for (let j = i; j < Math.min(n, i + 20_000); j++) {
             const name = nameFor(j);
             const domain = `c${j}.w${w}.example`;
             docs.push({
               _id: new Types.ObjectId(), workspace_id: ws._id, display_id: j + 1, name, domain, ...derivedSearchFields(name, domain),
-              status: j % 17 === 0 ? 'at_risk' : 'active', billing: { plan: 'Growth', mrr: 10_000 + (j % 50) * 1000, payment_status: j % 23 === 0 ? 'failing' : 'paid', stripe_customer_ids: [] },
+              status: j % 17 === 0 ? 'at_risk' : 'active',
               health: { score: j % 100, bucket: j % 100 < 40 ? 'at_risk' : 'healthy', breakdown: [] }, sources: [], tags: [], custom_fields: {}, createdAt: new Date(), updatedAt: new Date(),
+            });
+            bills.push({
+              workspace_id: ws._id, customer_id: docs.at(-1)!._id, written_at: new Date(), ...noBilling(),
+              plan: 'Growth', mrr: 10_000 + (j % 50) * 1000, payment_status: j % 23 === 0 ? 'failing' : 'paid',
             });
           }
           await coll.insertMany(docs, { ordered: false });
+          await billingColl.insertMany(bills, { ordered: false });
         }
       }
       await linkSlackTeam({ workspaceId: String(target), teamId: team, botToken: 'xoxb-bench-token', defaultChannelId: 'C0BENCH001' });

@@ -230,7 +230,7 @@ export class WorkspaceSearchIndex {
     const domain = d.domain ?? null;
     const displayId = typeof d.display_id === 'number' ? d.display_id : Number.NaN;
     const status = intern(d.status ?? 'active');
-    const billing = d.billing ?? this.billingById.get(id);
+    const billing = this.billingById.get(id) ?? d.billing;
     const payment = intern(billing?.payment_status ?? 'none');
     const ownerId = intern(d.owner_member_id ? String(d.owner_member_id) : '');
     const ownerEmail = intern(d.owner_email ?? '');

@@ -21,6 +21,8 @@ import { resolveAmbiguousMatch } from '../../core/billing/ambiguous.ts';
 import { customerView } from '../../core/customers/view.ts';
 import { stripeWebhookRouter } from '../../portal/http/stripe-webhooks.ts';
 import { attachBilling } from '../../core/billing/store.ts';
+import { CustomerBilling } from '../../core/models/billing.ts';
+import { Types } from 'mongoose';
 
 useTestDatabase('stripe_billing');
 
@@ -228,5 +230,22 @@ describe('webhooks', () => {
     await runSync({ connectionId, kind: 'reconcile', trigger: 'test' });
     expect(await signals()).toBe(2);
     expect(fake.writes).toEqual([]);
+  });
+});
+
+describe('a later walk after changes in Stripe and in the FX table', () => {
+  it('rewrites what changed, clears what this connection stopped billing, and keeps one billing version per customer', async () => {
+    fake.updateCustomer(ids.yen!, { email: 'k@elsewhere.example' }); // yen.jp no longer matches
+    await Workspace.updateOne({ _id: new Types.ObjectId(workspaceId) }, { $set: { 'settings.fx_rates_usd': { eur: 1.2 } } });
+    const run = await runSync({ connectionId, kind: 'reconcile', trigger: 'test' });
+    expect(run.status).toBe('succeeded');
+    expect((await byDomain('beta.io'))[0]).toMatchObject({ mrr: (120000 * 1.2) / 12, payment_status: 'paid' });
+    expect((await byDomain('yen.jp'))[0]).toMatchObject({ mrr: null, plan: null, payment_status: 'none', stripe_customer_id: null });
+    expect((await byDomain('acme.com'))[0]!.stripe_customer_id).toBe(ids.acme);
+    const versions = await CustomerBilling.find({ workspace_id: new Types.ObjectId(workspaceId) }, { customer_id: 1 }).lean();
+    const perCustomer = new Map<string, number>();
+    for (const v of versions) perCustomer.set(String(v.customer_id), (perCustomer.get(String(v.customer_id)) ?? 0) + 1);
+    expect(Math.max(...perCustomer.values())).toBe(1);
+    await Workspace.updateOne({ _id: new Types.ObjectId(workspaceId) }, { $set: { 'settings.fx_rates_usd': { eur: 1.1 } } });
   });
 });
