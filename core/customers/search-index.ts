@@ -29,7 +29,8 @@ import mongoose, { Types } from 'mongoose';
 import type { Document as BsonDocument } from 'mongodb';
 import { Customer } from '../models/customer.ts';
 import { Contact } from '../models/contact.ts';
-import { noBilling, workspaceBilling, type BillingView } from '../billing/store.ts';
+import { CustomerBilling } from '../models/billing.ts';
+import { toView } from '../billing/store.ts';
 import { log } from '../log.ts';
 import { trigrams } from './text.ts';
 
@@ -157,8 +158,19 @@ export class WorkspaceSearchIndex {
   private byDomainOrder: number[] = [];
   private unsorted: number[] = [];
   private dead = 0;
-  /** current billing per customer id (billing lives in its own collection, core/billing/store.ts) */
-  private billingById = new Map<string, BillingView & { written_at?: Date }>();
+  /**
+   * Current billing per customer id (billing lives in its own collection, core/billing/
+   * store.ts): its raw BSON in the arena plus what the lists sort and filter by, in
+   * parallel arrays indexed by billing entry. Kept by customer id, not slot: a version can
+   * arrive before its customer, and a renamed customer moves to a new slot.
+   */
+  private billIndex = new Map<string, number>();
+  private readonly billChunk: number[] = [];
+  private readonly billAt: number[] = [];
+  private readonly billLength: number[] = [];
+  private readonly billWritten: number[] = [];
+  private readonly billPayment: string[] = [];
+  private readonly billMrr: number[] = [];
   /** contact email → customer ids (hex); null until an email is first searched */
   contactsByEmail: Map<string, Set<string>> | null = null;
   private contactLinks = new Map<string, { email: string; customerId: string }>();
@@ -202,20 +214,35 @@ export class WorkspaceSearchIndex {
   doc(slot: number): BsonDocument {
     const raw = this.raw(slot);
     const doc = raw.length ? BSON.deserialize(raw) : { _id: this.ids[slot], name_lower: this.names[slot], domain: this.domains[slot], display_id: this.displayIds[slot], status: this.statuses[slot] };
-    const { written_at: _written, ...billing } = this.billingById.get(this.ids[slot]!) ?? { ...noBilling(), written_at: undefined };
-    doc.billing = billing;
+    const b = this.billIndex.get(this.ids[slot]!);
+    doc.billing = toView(b === undefined ? null : (BSON.deserialize(this.arena.get(this.billChunk[b]!, this.billAt[b]!, this.billLength[b]!)) as any));
     return doc;
   }
 
-  /** Records a customer's current billing (an older version than the one held is ignored). */
-  setBilling(id: string, billing: BillingView & { written_at?: Date }): void {
-    const cur = this.billingById.get(id);
-    if (cur?.written_at && billing.written_at && cur.written_at > billing.written_at) return;
-    this.billingById.set(id, billing);
+  /** Records a customer's billing version from its raw BSON (an older version than the one held is ignored). */
+  setBillingRaw(raw: Uint8Array): void {
+    const d = BSON.deserialize(raw) as { customer_id: unknown; written_at: Date; payment_status?: string | null; mrr?: number | null };
+    this.setBilling(String(d.customer_id), d.written_at.getTime(), d.payment_status ?? 'none', typeof d.mrr === 'number' ? d.mrr : Number.NaN, raw);
+  }
+
+  private setBilling(id: string, writtenMs: number, payment: string, mrr: number, raw: Uint8Array): void {
+    let b = this.billIndex.get(id);
+    if (b !== undefined && this.billWritten[b]! > writtenMs) return;
+    const [c, at] = this.arena.put(raw);
+    if (b === undefined) {
+      b = this.billWritten.length;
+      this.billIndex.set(id, b);
+    }
+    this.billChunk[b] = c;
+    this.billAt[b] = at;
+    this.billLength[b] = raw.length;
+    this.billWritten[b] = writtenMs;
+    this.billPayment[b] = intern(payment);
+    this.billMrr[b] = mrr;
     const slot = this.slotOf.get(id);
     if (slot === undefined) return;
-    this.payments[slot] = intern(billing.payment_status ?? 'none');
-    this.mrrs[slot] = typeof billing.mrr === 'number' ? billing.mrr : Number.NaN;
+    this.payments[slot] = this.billPayment[b]!;
+    this.mrrs[slot] = mrr;
   }
 
   isLive(slot: number): boolean {
@@ -230,7 +257,8 @@ export class WorkspaceSearchIndex {
     const domain = d.domain ?? null;
     const displayId = typeof d.display_id === 'number' ? d.display_id : Number.NaN;
     const status = intern(d.status ?? 'active');
-    const billing = this.billingById.get(id) ?? d.billing;
+    const b = this.billIndex.get(id);
+    const billing = b === undefined ? d.billing : { payment_status: this.billPayment[b], mrr: this.billMrr[b] };
     const payment = intern(billing?.payment_status ?? 'none');
     const ownerId = intern(d.owner_member_id ? String(d.owner_member_id) : '');
     const ownerEmail = intern(d.owner_email ?? '');
@@ -299,7 +327,9 @@ export class WorkspaceSearchIndex {
   /** A compact copy (same live entries, no dead slots). */
   compact(): WorkspaceSearchIndex {
     const ix = new WorkspaceSearchIndex();
-    ix.billingById = this.billingById;
+    for (const [id, b] of this.billIndex) {
+      ix.setBilling(id, this.billWritten[b]!, this.billPayment[b]!, this.billMrr[b]!, this.arena.get(this.billChunk[b]!, this.billAt[b]!, this.billLength[b]!));
+    }
     for (const [id, slot] of this.slotOf) {
       ix.upsert(
         {
@@ -595,7 +625,7 @@ async function build(s: Slot, started: number): Promise<void> {
   stats.builds++;
   const ix = new WorkspaceSearchIndex();
   await readRaw({ workspace_id: s.workspaceId }, ix);
-  for (const [id, b] of await workspaceBilling(s.workspaceId)) ix.setBilling(id, b);
+  await readBillingRaw({ workspace_id: s.workspaceId }, ix);
   ix.sortNow();
   if (s.index?.contactsByEmail) {
     // rebuild contacts too (deleted contacts have no updatedAt to be found by)
@@ -620,15 +650,19 @@ async function readRaw(filter: Record<string, unknown>, ix: WorkspaceSearchIndex
   for await (const raw of cursor) ix.upsertRaw(raw as unknown as Uint8Array);
 }
 
+/** Streams billing versions' raw documents into the index (the newest per customer stays). */
+async function readBillingRaw(filter: Record<string, unknown>, ix: WorkspaceSearchIndex): Promise<void> {
+  const cursor = CustomerBilling.collection.find(filter, { raw: true, batchSize: 2_000, projection: { workspace_id: 0 } });
+  for await (const raw of cursor) ix.setBillingRaw(raw as unknown as Uint8Array);
+}
+
 async function refresh(s: Slot, started: number): Promise<void> {
   stats.refreshes++;
   const ix = s.index!;
-  const [, billing, contacts] = await Promise.all([
-    readRaw({ workspace_id: s.workspaceId, updatedAt: { $gte: new Date(s.since - SKEW_MS) } }, ix),
-    workspaceBilling(s.workspaceId, new Date(s.since - SKEW_MS)),
-    ix.contactsByEmail ? Contact.find({ workspace_id: s.workspaceId, updatedAt: { $gte: new Date(s.contactsSince - SKEW_MS) } }, CONTACT_FIELDS).lean<ContactDoc[]>() : Promise.resolve(null),
-  ]);
-  for (const [id, b] of billing) ix.setBilling(id, b);
+  // one scan at a time: on FerretDB each is CPU-bound, and the bot shares the machine
+  await readRaw({ workspace_id: s.workspaceId, updatedAt: { $gte: new Date(s.since - SKEW_MS) } }, ix);
+  await readBillingRaw({ workspace_id: s.workspaceId, written_at: { $gte: new Date(s.since - SKEW_MS) } }, ix);
+  const contacts = ix.contactsByEmail ? await Contact.find({ workspace_id: s.workspaceId, updatedAt: { $gte: new Date(s.contactsSince - SKEW_MS) } }, CONTACT_FIELDS).lean<ContactDoc[]>() : null;
   if (contacts) {
     ix.applyContacts(contacts);
     s.contactsSince = started;

@@ -9,7 +9,8 @@ import { Customer } from '../../core/models/customer.ts';
 import { Contact } from '../../core/models/contact.ts';
 import { searchCustomers } from '../../core/customers/search.ts';
 import { WorkspaceSearchIndex, configureCustomerSearch, customerSearchStats, invalidateCustomerSearch, resetCustomerSearch } from '../../core/customers/search-index.ts';
-import { billingFor, withBilling, writeBilling } from '../../core/billing/store.ts';
+import { billingFor, noBilling, withBilling, writeBilling } from '../../core/billing/store.ts';
+import { failingCustomers } from '../../core/slack/book.ts';
 
 useTestDatabase('search_index');
 
@@ -153,6 +154,22 @@ describe('searchCustomers on the index', () => {
     expect((await searchCustomers(a, 'wayne.com')).customers.map((c) => String(c.workspace_id))).toEqual([String(a)]);
     expect((await searchCustomers(a, 'waynefoods.com')).match).not.toBe('exact');
     expect((await searchCustomers(a, '#1')).customers.map((c) => String(c.workspace_id))).toEqual([String(a)]);
+  });
+
+  it('picks up billing versions at an incremental refresh, newest first', async () => {
+    // default config here: no rebuilds, so only the refresh by written_at can see this
+    const ws = new Types.ObjectId();
+    const [c] = await createCustomers(ws, [{ name: 'Initrode', domain: 'initrode.com' }]);
+    expect((await searchCustomers(ws, 'initrode')).customers[0]!.billing).toMatchObject({ payment_status: 'none', mrr: null });
+    const before = customerSearchStats().builds;
+    await writeBilling([{ workspaceId: ws, customerId: c!._id, billing: { ...noBilling(), mrr: 12_300, plan: 'Pro', payment_status: 'failing' } }]);
+    invalidateCustomerSearch(ws);
+    expect((await searchCustomers(ws, 'initrode')).customers[0]!.billing).toMatchObject({ payment_status: 'failing', mrr: 12_300, plan: 'Pro' });
+    expect((await failingCustomers(ws)).map((x: { name: string }) => x.name)).toEqual(['Initrode']);
+    await writeBilling([{ workspaceId: ws, customerId: c!._id, billing: { ...noBilling(), mrr: 12_300, plan: 'Pro', payment_status: 'paid' } }]);
+    invalidateCustomerSearch(ws);
+    expect(await failingCustomers(ws)).toEqual([]);
+    expect(customerSearchStats().builds).toBe(before);
   });
 
   it('refreshes in the background while in use', async () => {
