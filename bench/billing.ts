@@ -11,6 +11,7 @@ import { startFakeStripe } from '../test/fakes/stripe.ts';
 import { resetEnvCache } from '../core/env.ts';
 import { createWorkspace } from '../core/workspaces/workspaces.ts';
 import { connectSource } from '../core/sync/connections.ts';
+import { Connection } from '../core/models/connection.ts';
 import { runSync } from '../core/sync/engine.ts';
 import '../core/connectors/stripe/index.ts';
 
@@ -50,6 +51,14 @@ export async function runBillingBench(): Promise<{ name: string; rows: Record<st
       const again = await runSync({ connectionId: String(conn._id), kind: 'reconcile', trigger: 'bench' });
       const againMs = performance.now() - r0;
       if (again.status !== 'succeeded' || again.counts.updated !== 0) throw new Error(`reconcile run ${again.status}, ${again.counts.updated} updated`);
+      // A mass change: the admin narrows the scope to half the products, so most customers'
+      // billing changes (old versions pruned) and those left with nothing in scope lose it.
+      await Connection.updateOne({ _id: conn._id }, { $set: { 'settings.scope': { products: seeded.productIds.slice(0, 2), lookup_keys: [] } } });
+      const n0 = performance.now();
+      const narrowed = await runSync({ connectionId: String(conn._id), kind: 'reconcile', trigger: 'bench' });
+      const narrowedMs = performance.now() - n0;
+      if (narrowed.status !== 'succeeded') throw new Error(`narrowed reconcile ${narrowed.status}: ${narrowed.message}`);
+      const versions = await mongoose.connection.db!.collection('customer_billing').countDocuments({ workspace_id: ws._id });
 
       // Raw driver baseline: the same reads and billing writes, no Stripe and no maths.
       const b0 = performance.now();
@@ -66,12 +75,14 @@ export async function runBillingBench(): Promise<{ name: string; rows: Record<st
         rows: [
           { case: 'billing full sync', stripe_customers: nCustomers, subscriptions: nSubs, ms: Math.round(syncMs), records_per_s: Math.round(records / (syncMs / 1000)), matched: run.counts.matched, unmatched: run.counts.unmatched, updated: run.counts.updated, peak_rss_mb: peak },
           { case: 'reconcile, nothing changed', stripe_customers: nCustomers, subscriptions: nSubs, ms: Math.round(againMs), records_per_s: Math.round(records / (againMs / 1000)), matched: again.counts.matched, unmatched: again.counts.unmatched, updated: again.counts.updated, peak_rss_mb: '' },
+          { case: 'reconcile after narrowing the scope (mass change)', stripe_customers: nCustomers, subscriptions: nSubs, ms: Math.round(narrowedMs), records_per_s: Math.round(records / (narrowedMs / 1000)), matched: narrowed.counts.matched, unmatched: narrowed.counts.unmatched, updated: narrowed.counts.updated, peak_rss_mb: '' },
           { case: 'raw driver baseline', stripe_customers: nCustomers, subscriptions: nSubs, ms: Math.round(baseMs), records_per_s: Math.round(records / (baseMs / 1000)), matched: found.length, unmatched: 0, updated: rows.length, peak_rss_mb: '' },
           { case: 'ratio (sync / baseline)', stripe_customers: '', subscriptions: '', ms: Math.round((syncMs / baseMs) * 10) / 10, records_per_s: '', matched: '', unmatched: '', updated: '', peak_rss_mb: '' },
         ],
         notes: [
           'records = Stripe customers + subscriptions; the sync reads them over HTTP from the fake Stripe through the SDK, the baseline does only the database part.',
           'ratio = full sync / baseline; peak_rss_mb is this process, which also holds the fake Stripe and its book.',
+          `after the mass change: ${versions} billing versions for ${matchedCount} customers (superseded ones pruned; customers left without an in-scope subscription keep an empty version).`,
         ],
       };
     });
