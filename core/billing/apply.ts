@@ -167,9 +167,9 @@ export class BillingLookup {
     return this.preloaded ? this.preloaded.stored.has(String(customerId)) : true;
   }
 
-  /** Customers whose current billing comes from this connection (preloaded lookups only). */
-  billedBy(connectionId: Types.ObjectId): string[] | null {
-    if (!this.preloaded) return null;
+  /** Customers whose current billing comes from this connection (a preloaded lookup: a whole walk). */
+  billedBy(connectionId: Types.ObjectId): string[] {
+    if (!this.preloaded) throw new Error('billedBy needs a preloaded lookup');
     return [...this.preloaded.billing].filter(([, b]) => String(b.stripe_connection_id ?? '') === String(connectionId)).map(([id]) => id);
   }
 }

@@ -131,13 +131,6 @@ export async function pruneSupersededBilling(): Promise<number> {
   return stale.length;
 }
 
-/** Customers whose current billing comes from this connection. */
-export async function customersBilledBy(connectionId: Types.ObjectId): Promise<Map<string, BillingView>> {
-  const candidates = await CustomerBilling.distinct('customer_id', { stripe_connection_id: connectionId });
-  const current = await billingFor(candidates as Types.ObjectId[]);
-  return new Map([...current].filter(([, b]) => String(b.stripe_connection_id ?? '') === String(connectionId)));
-}
-
 /** Customers of a workspace whose current billing lists this Stripe customer. */
 export async function customersBillingStripeId(workspaceId: Types.ObjectId, stripeCustomerId: string): Promise<string[]> {
   const candidates = await CustomerBilling.distinct('customer_id', { workspace_id: workspaceId, stripe_customer_ids: stripeCustomerId });

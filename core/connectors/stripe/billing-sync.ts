@@ -14,7 +14,7 @@ import type { Credentials } from '../connector.ts';
 import { resolveFxRates } from '../../billing/fx.ts';
 import { inScope, type BillingScope } from '../../billing/mrr.ts';
 import { applyBilling, BillingLookup, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
-import { billingFor, customersBilledBy, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
+import { billingFor, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
 import { createStripeClient, latestInvoices, listAll, loadProductNames, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, type Stripe } from './client.ts';
 
 /** The connection fields the runner needs (a mongoose document or a lean object). */
@@ -162,7 +162,7 @@ export async function runBillingWalk(
 
 /** Customers this connection billed before but no longer matches lose their billing fields. */
 async function clearStaleBilling(conn: BillingConnection, touched: Set<string>, lookup: BillingLookup): Promise<void> {
-  const billed = lookup.billedBy(conn._id) ?? [...(await customersBilledBy(conn._id)).keys()];
+  const billed = lookup.billedBy(conn._id);
   await clearBilling(conn.workspace_id, billed.filter((id) => !touched.has(id)).map((id) => new Types.ObjectId(id)));
 }
 
