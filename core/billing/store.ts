@@ -83,9 +83,17 @@ export async function workspaceBilling(workspaceId: Types.ObjectId, since?: Date
   return new Map([...newest].map(([k, d]) => [k, { ...toView(d), written_at: d.written_at }]));
 }
 
+/** Above this many customers of one workspace, one read of its whole billing beats `$in` batches. */
+const WHOLE_WORKSPACE_FROM = 200;
+
 /** Sets `billing` on each customer document (in place) from the billing store. */
-export async function attachBilling<T extends { _id: unknown }>(docs: T[]): Promise<(T & { billing: BillingView })[]> {
-  const found = await billingFor(docs.map((d) => String(d._id)));
+export async function attachBilling<T extends { _id: unknown; workspace_id?: unknown }>(docs: T[]): Promise<(T & { billing: BillingView })[]> {
+  // FerretDB compares every document with every `$in` value: a long list (the CLI listing a
+  // whole book) costs a scan per thousand ids, the whole workspace one scan.
+  const workspaces = new Set(docs.map((d) => String(d.workspace_id ?? '')));
+  const only = workspaces.size === 1 ? [...workspaces][0]! : '';
+  const found: Map<string, BillingView> =
+    docs.length > WHOLE_WORKSPACE_FROM && Types.ObjectId.isValid(only) ? await workspaceBilling(new Types.ObjectId(only)) : await billingFor(docs.map((d) => String(d._id)));
   for (const d of docs) (d as T & { billing: BillingView }).billing = found.get(String(d._id)) ?? noBilling();
   return docs as (T & { billing: BillingView })[];
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { CustomerBilling } from '../../core/models/billing.ts';
 import { billingFor, noBilling, pruneSupersededBilling, writeBilling } from '../../core/billing/store.ts';
+import { createCustomers, listCustomers } from '../../core/customers/customers.ts';
 
 useTestDatabase('billing_store');
 
@@ -46,5 +47,19 @@ describe('billing store', () => {
     expect(await pruneSupersededBilling()).toBeGreaterThanOrEqual(2);
     const left = await CustomerBilling.find({ customer_id: { $in: [a, b] } }).lean();
     expect(left.map((v) => [String(v.customer_id), v.mrr]).sort()).toEqual([[String(a), 3], [String(b), 1]].sort());
+  });
+
+  it('attaches billing to a whole book listed at once (one read of the workspace) and to a few customers', async () => {
+    const book = new Types.ObjectId();
+    const created = await createCustomers(book, Array.from({ length: 250 }, (_, i) => ({ name: `Book ${i}`, ...(i % 5 ? { billing: { mrr: i * 100, payment_status: 'paid' as const } } : {}) })));
+    const listed = await listCustomers(book);
+    expect(listed).toHaveLength(250);
+    for (const c of listed) {
+      const i = Number(c.name.split(' ')[1]);
+      expect(c.billing).toMatchObject(i % 5 ? { mrr: i * 100, payment_status: 'paid' } : { mrr: null, payment_status: 'none' });
+    }
+    const few = await listCustomers(book, { limit: 3 });
+    expect(few.map((c) => c.billing.mrr)).toEqual([null, 100, 200]);
+    expect(created).toHaveLength(250);
   });
 });
