@@ -157,6 +157,12 @@ export class WorkspaceSearchIndex {
   private byNameOrder: number[] = [];
   private byDomainOrder: number[] = [];
   private unsorted: number[] = [];
+  /**
+   * A fresh index being filled (build, compact, from) defers sorting to its one sort at
+   * the end: re-sorting every 2,000 customers made ~50 throwaway copies of the slot list,
+   * up to 100,000 numbers each, allocated straight into old space.
+   */
+  private sortDeferred: boolean;
   private dead = 0;
   /**
    * Current billing per customer id (billing lives in its own collection, core/billing/
@@ -175,12 +181,17 @@ export class WorkspaceSearchIndex {
   contactsByEmail: Map<string, Set<string>> | null = null;
   private contactLinks = new Map<string, { email: string; customerId: string }>();
 
+  /** `bulk`: nothing reads it until sortNow() (see sortDeferred). */
+  constructor(opts: { bulk?: boolean } = {}) {
+    this.sortDeferred = opts.bulk ?? false;
+  }
+
   get size(): number {
     return this.slotOf.size;
   }
 
   static from(docs: IndexedCustomer[]): WorkspaceSearchIndex {
-    const ix = new WorkspaceSearchIndex();
+    const ix = new WorkspaceSearchIndex({ bulk: true });
     for (const d of docs) ix.upsert(d);
     ix.sort();
     return ix;
@@ -229,9 +240,11 @@ export class WorkspaceSearchIndex {
     let b = this.billIndex.get(id);
     if (b !== undefined && this.billWritten[b]! > writtenMs) return;
     const [c, at] = this.arena.put(raw);
+    const slot = this.slotOf.get(id);
     if (b === undefined) {
       b = this.billWritten.length;
-      this.billIndex.set(id, b);
+      // keyed by the customer's own id string when it is indexed (one string, not two)
+      this.billIndex.set(slot === undefined ? id : this.ids[slot]!, b);
     }
     this.billChunk[b] = c;
     this.billAt[b] = at;
@@ -239,7 +252,6 @@ export class WorkspaceSearchIndex {
     this.billWritten[b] = writtenMs;
     this.billPayment[b] = intern(payment);
     this.billMrr[b] = mrr;
-    const slot = this.slotOf.get(id);
     if (slot === undefined) return;
     this.payments[slot] = this.billPayment[b]!;
     this.mrrs[slot] = mrr;
@@ -300,7 +312,7 @@ export class WorkspaceSearchIndex {
     if (label) for (const g of trigrams(label)) gs.add(g);
     for (const g of gs) push(this.grams, g, slot);
     this.unsorted.push(slot);
-    if (this.unsorted.length > 2_000) this.sort();
+    if (this.unsorted.length > 2_000 && !this.sortDeferred) this.sort();
   }
 
   remove(id: string): void {
@@ -326,7 +338,7 @@ export class WorkspaceSearchIndex {
 
   /** A compact copy (same live entries, no dead slots). */
   compact(): WorkspaceSearchIndex {
-    const ix = new WorkspaceSearchIndex();
+    const ix = new WorkspaceSearchIndex({ bulk: true });
     for (const [id, b] of this.billIndex) {
       ix.setBilling(id, this.billWritten[b]!, this.billPayment[b]!, this.billMrr[b]!, this.arena.get(this.billChunk[b]!, this.billAt[b]!, this.billLength[b]!));
     }
@@ -360,6 +372,7 @@ export class WorkspaceSearchIndex {
     this.byNameOrder = live.slice().sort(cmp(this.names));
     this.byDomainOrder = live.filter((s) => this.domains[s]).sort(cmp(this.domains));
     this.unsorted = [];
+    this.sortDeferred = false;
   }
 
   /** Live slots matching a predicate on the slot's parallel arrays (Slack lists). */
@@ -623,7 +636,7 @@ function run(s: Slot): Promise<void> {
 
 async function build(s: Slot, started: number): Promise<void> {
   stats.builds++;
-  const ix = new WorkspaceSearchIndex();
+  const ix = new WorkspaceSearchIndex({ bulk: true });
   await readRaw({ workspace_id: s.workspaceId }, ix);
   await readBillingRaw({ workspace_id: s.workspaceId }, ix);
   ix.sortNow();
@@ -643,16 +656,28 @@ async function loadContacts(s: Slot, started: number): Promise<void> {
   s.contactsSince = started;
 }
 
+/**
+ * Documents per cursor batch of the index scans. Small on purpose, for memory: the driver
+ * parses every document it hands out into an element table and keeps them all until the
+ * next batch replaces the batch, so a scavenge during the getMore finds a whole batch of
+ * them alive. At 2,000 that promoted most of them to old space (and often got V8 to
+ * pretenure the driver's allocation sites), ~1 KB per document per scan, and the heap
+ * grew by hundreds of MB that V8 then kept: a 100,000-customer build (customers, then
+ * billing) ended at ~680 MB RSS, ~450 MB at 100 (the live index is ~190 MB either way).
+ * The cost is ~1,000 getMores per scan, a few seconds on FerretDB.
+ */
+const SCAN_BATCH = 100;
+
 /** Streams matching customers' raw documents into the index (never holding them all decoded). */
 async function readRaw(filter: Record<string, unknown>, ix: WorkspaceSearchIndex): Promise<void> {
   // search_grams is a lookup key the index recomputes; leaving it out saves a third of the bytes
-  const cursor = Customer.collection.find(filter, { raw: true, batchSize: 2_000, projection: { search_grams: 0 } });
+  const cursor = Customer.collection.find(filter, { raw: true, batchSize: SCAN_BATCH, projection: { search_grams: 0 } });
   for await (const raw of cursor) ix.upsertRaw(raw as unknown as Uint8Array);
 }
 
 /** Streams billing versions' raw documents into the index (the newest per customer stays). */
 async function readBillingRaw(filter: Record<string, unknown>, ix: WorkspaceSearchIndex): Promise<void> {
-  const cursor = CustomerBilling.collection.find(filter, { raw: true, batchSize: 2_000, projection: { workspace_id: 0 } });
+  const cursor = CustomerBilling.collection.find(filter, { raw: true, batchSize: SCAN_BATCH, projection: { workspace_id: 0 } });
   for await (const raw of cursor) ix.setBillingRaw(raw as unknown as Uint8Array);
 }
 
