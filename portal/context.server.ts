@@ -4,6 +4,7 @@ import { env } from '../core/env.ts';
 import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
+import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
 
 export function portalContext() {
   const e = env();
@@ -15,6 +16,8 @@ export function portalContext() {
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
     workspaceOverview,
+    workspaceAmbiguities,
+    resolveWorkspaceAmbiguity,
   };
 }
 

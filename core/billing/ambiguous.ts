@@ -6,9 +6,12 @@ import { Types } from 'mongoose';
 import { AmbiguousMatch } from '../models/sync.ts';
 import { Customer } from '../models/customer.ts';
 import { Connection } from '../models/connection.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { createCustomers } from '../customers/customers.ts';
 import { syncStripeCustomers } from '../connectors/stripe/billing-sync.ts';
+import { stripeDashboardUrl } from '../customers/view.ts';
+import { ConnectorError } from '../connectors/connector.ts';
+import { log } from '../log.ts';
 
 export type AmbiguityResolution = { id: string; winner: string } | { id: string; split: true };
 
@@ -16,6 +19,78 @@ export async function listAmbiguousMatches(connectionId: string, status: 'open' 
   const q: Record<string, unknown> = { connection_id: new Types.ObjectId(connectionId) };
   if (status !== 'all') q.status = status;
   return AmbiguousMatch.find(q).sort({ domain: 1 }).lean();
+}
+
+/** What the portal shows of one open ambiguity: the customer whose MRR is merged, and who pays. */
+export interface AmbiguityView {
+  id: string;
+  domain: string;
+  mode: 'live' | 'test' | null;
+  customer: { id: string; display_id: number; name: string } | null;
+  merged_mrr: number;
+  candidates: { stripe_customer_id: string; name: string | null; email: string | null; mrr: number; dashboard_url: string | null }[];
+}
+
+/** Every open ambiguity of a workspace's connected (not disconnected) Stripe connections, by domain. */
+export async function workspaceAmbiguities(workspaceId: string): Promise<AmbiguityView[]> {
+  const wsId = new Types.ObjectId(workspaceId);
+  const conns = new Map(
+    (await Connection.find({ workspace_id: wsId, provider: 'stripe', state: { $ne: 'disconnected' } }, { mode: 1 }).lean()).map((c) => [String(c._id), c.mode ?? null]),
+  );
+  if (!conns.size) return [];
+  const matches = await AmbiguousMatch.find({ workspace_id: wsId, status: 'open' }).sort({ domain: 1 }).lean();
+  if (!matches.length) return [];
+  const customerIds = [...new Set(matches.map((m) => (m.customer_id ? String(m.customer_id) : null)).filter((x): x is string => !!x))];
+  const customers = new Map(
+    (await Customer.find({ _id: { $in: customerIds.map((id) => new Types.ObjectId(id)) } }, { name: 1, display_id: 1 }).lean()).map((c) => [String(c._id), c]),
+  );
+  return matches
+    .filter((m) => conns.has(String(m.connection_id)))
+    .map((m) => {
+      const mode = (conns.get(String(m.connection_id)) ?? null) as AmbiguityView['mode'];
+      const c = m.customer_id ? customers.get(String(m.customer_id)) : undefined;
+      const candidates = ((m.candidates as AmbiguityView['candidates']) ?? []).map((x) => ({
+        stripe_customer_id: x.stripe_customer_id,
+        name: x.name ?? null,
+        email: x.email ?? null,
+        mrr: Number(x.mrr ?? 0),
+        dashboard_url: stripeDashboardUrl(x.stripe_customer_id, mode === null ? null : mode === 'live'),
+      })).sort((a, b) => b.mrr - a.mrr || a.stripe_customer_id.localeCompare(b.stripe_customer_id));
+      return {
+        id: String(m._id),
+        domain: m.domain,
+        mode,
+        customer: c ? { id: String(c._id), display_id: c.display_id, name: c.name } : null,
+        merged_mrr: candidates.reduce((sum, x) => sum + x.mrr, 0),
+        candidates,
+      };
+    });
+}
+
+/**
+ * Resolves one ambiguity for a signed-in admin: the match must belong to their workspace.
+ * The decision is saved first; if Stripe cannot be reached to recompute billing right
+ * away, the answer says so and the next sync applies it.
+ */
+export async function resolveWorkspaceAmbiguity(workspaceId: string, input: AmbiguityResolution): Promise<{ domain: string; recomputed: boolean; message: string }> {
+  if (!Types.ObjectId.isValid(input.id)) throw new AppError('bad_input', `"${input.id}" is not an ambiguous match id`);
+  const amb = await AmbiguousMatch.findById(input.id, { workspace_id: 1, domain: 1, status: 1 }).lean();
+  if (!amb || String(amb.workspace_id) !== workspaceId) throw new AppError('not_found', 'This ambiguous match does not exist in your workspace');
+  if (amb.status !== 'open') throw new AppError('conflict', `${amb.domain} was already settled`);
+  try {
+    await resolveAmbiguousMatch(input);
+    return { domain: amb.domain, recomputed: true, message: resolvedMessage(amb.domain, input) };
+  } catch (e) {
+    const saved = await AmbiguousMatch.findById(input.id, { status: 1 }).lean();
+    if (saved?.status !== 'resolved') throw e;
+    log.warn({ err: e, match_id: input.id }, 'ambiguity saved; billing recompute failed');
+    const why = isAppError(e) || e instanceof ConnectorError ? e.message : 'Stripe could not be reached';
+    return { domain: amb.domain, recomputed: false, message: `${resolvedMessage(amb.domain, input)} Billing could not be recomputed now (${why}); the next sync applies it.` };
+  }
+}
+
+function resolvedMessage(domain: string, input: AmbiguityResolution): string {
+  return 'winner' in input ? `${domain}: billing now comes from ${input.winner} only.` : `${domain}: each Stripe customer now bills onto its own Pivotal customer.`;
 }
 
 export async function resolveAmbiguousMatch(input: AmbiguityResolution) {

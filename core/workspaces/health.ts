@@ -4,11 +4,14 @@
 import { Types } from 'mongoose';
 import { Connection } from '../models/connection.ts';
 import { SlackInstallation } from '../models/slack.ts';
+import { AmbiguousMatch } from '../models/sync.ts';
 import { connectionStatus } from '../sync/connections.ts';
 
 export interface WorkspaceOverview {
   connections: { id: string; provider: string; role: string; mode: string | null; state: string; last_full_sync_at: string | null; last_incremental_at: string | null; running: string | null }[];
   alerts: { level: 'error' | 'warning'; message: string }[];
+  /** Open Stripe ambiguities (one domain, several paying Stripe customers) awaiting an admin. */
+  ambiguous_open: number;
 }
 
 const PROVIDER_LABELS: Record<string, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce', stripe: 'Stripe' };
@@ -37,5 +40,11 @@ export async function workspaceOverview(workspaceId: string): Promise<WorkspaceO
   for (const i of await SlackInstallation.find({ workspace_id: wsId, status: 'broken' }).lean()) {
     alerts.push({ level: 'error', message: `Slack (${i.team_name ?? i.team_id}) stopped accepting Pivotal's token${i.status_reason ? ` (${i.status_reason})` : ''}: reinstall the Slack app to resume alerts and /pivotal.` });
   }
-  return { connections, alerts };
+  const stripeIds = conns.filter((c) => c.provider === 'stripe').map((c) => c._id);
+  const ambiguousOpen = stripeIds.length ? await AmbiguousMatch.countDocuments({ connection_id: { $in: stripeIds }, status: 'open' }) : 0;
+  if (ambiguousOpen) {
+    const n = ambiguousOpen === 1 ? '1 domain is' : `${ambiguousOpen} domains are`;
+    alerts.push({ level: 'warning', message: `Stripe: ${n} billed by several Stripe customers; their MRR is added together until you pick one or split the customer.` });
+  }
+  return { connections, alerts, ambiguous_open: ambiguousOpen };
 }

@@ -2,14 +2,12 @@
 import { json, type LoaderFunctionArgs } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
-import { sessionStorage } from '../session.server.ts';
+import { signedInMember } from '../session.server.ts';
+import { TopBar } from '../components/top-bar.tsx';
 
 export async function loader({ context, request }: LoaderFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const session = await sessionStorage(pivotal.sessionSecret, pivotal.secureCookies).getSession(request.headers.get('Cookie'));
-  const workspaceId = session.get('workspaceId');
-  const email = session.get('email');
-  const member = workspaceId && email ? await pivotal.memberOf(workspaceId, email) : null;
+  const member = await signedInMember(pivotal, request);
   return json({
     appUrl: pivotal.appUrl,
     member: member ? { email: member.email, role: member.role, workspace: await pivotal.workspaceName(member.workspaceId) } : null,
@@ -22,11 +20,7 @@ export default function Index() {
   const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
   return (
     <>
-      <header className="top">
-        <span className="logo">Pivotal</span>
-        <span className="muted">Customer success, in Slack</span>
-        {member ? <span className="muted" style={{ marginLeft: 'auto' }}>{member.email} · {member.role}</span> : null}
-      </header>
+      <TopBar member={member} />
       <main>
         {member ? (
           <>
@@ -35,6 +29,11 @@ export default function Index() {
                 {a.message}
               </div>
             ))}
+            {overview?.ambiguous_open ? (
+              <p>
+                <a href="/billing">Review the billing matches →</a>
+              </p>
+            ) : null}
             <section className="card">
               <h1>{member.workspace}</h1>
               <p>{`You are signed in as ${member.email} (${member.role}).`}</p>

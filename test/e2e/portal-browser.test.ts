@@ -15,15 +15,26 @@ import { Connection } from '../../core/models/connection.ts';
 import { SlackInstallation } from '../../core/models/slack.ts';
 import { encryptJson, encryptSecret } from '../../core/crypto.ts';
 import { repoRoot } from '../../core/paths.ts';
+import { startFakeStripe, type FakeStripe } from '../fakes/stripe.ts';
+import { createCustomers } from '../../core/customers/customers.ts';
+import { Customer } from '../../core/models/customer.ts';
+import { AmbiguousMatch } from '../../core/models/sync.ts';
+import { connectSource } from '../../core/sync/connections.ts';
+import { runSync } from '../../core/sync/engine.ts';
+import { attachBilling } from '../../core/billing/store.ts';
+import '../../core/connectors/stripe/index.ts';
 
 useTestDatabase('portal_browser');
 let portal: PortalServer;
 let browser: Browser;
+let stripe: FakeStripe;
 const shots = path.join(repoRoot, 'test-results');
 
 beforeAll(async () => {
   const port = await freePort();
+  stripe = await startFakeStripe();
   process.env.APP_URL = `http://127.0.0.1:${port}`;
+  process.env.STRIPE_API_BASE_URL = stripe.url;
   resetEnvCache();
   portal = await startPortal({ port, host: '127.0.0.1' });
   browser = await chromium.launch({
@@ -36,6 +47,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await portal?.stop();
+  await stripe?.close();
+  delete process.env.STRIPE_API_BASE_URL;
+  resetEnvCache();
 });
 
 describe('portal sign-in', () => {
@@ -72,5 +86,102 @@ describe('portal sign-in', () => {
     expect(rows[0]).toContain('reauthorize');
     expect(rows[1]).toContain('Stripe (test)');
     await page.screenshot({ path: path.join(shots, 'portal-attention.png'), fullPage: true });
+  });
+});
+
+describe('billing matches', () => {
+  let workspaceId = '';
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const ws = await createWorkspace({ name: 'Billing Matches' });
+    workspaceId = String(ws._id);
+    await createCustomers(ws._id, [{ name: 'Dup', domain: 'dup.com' }, { name: 'Twin', domain: 'twin.io' }]);
+    const b = stripe.book();
+    const product = b.insertProduct({ name: 'Growth' }).id as string;
+    const price = (cents: number) => b.insertPrice({ product, unit_amount: cents, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const [p10, p30, p50] = [price(1000), price(3000), price(5000)];
+    const customer = (key: string, email: string, name: string, p: string) => {
+      ids[key] = b.insertCustomer({ email, name }).id as string;
+      b.insertSubscription({ customer: ids[key], items: [{ price: p }] } as any);
+    };
+    customer('dupA', 'a@dup.com', 'Dup East', p10);
+    customer('dupB', 'b@dup.com', 'Dup West', p30);
+    customer('twinA', 'ops@twin.io', 'Twin Labs', p50);
+    customer('twinB', 'lab@twin.io', 'Twin Research', p10);
+    const conn = await connectSource({ workspaceId, provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: stripe.secretKey } });
+    const run = await runSync({ connectionId: String(conn._id), kind: 'full', trigger: 'test' });
+    expect(run.counts.ambiguous).toBe(2);
+  });
+
+  const billingOf = async (domain: string) =>
+    (await attachBilling(await Customer.find({ workspace_id: workspaceId, domain }).sort({ display_id: 1 }).lean())).map((c: any) => [c.name, c.billing?.stripe_customer_id ?? null, c.billing?.mrr ?? null]);
+
+  it('members see the matches but cannot settle them; bad and cross-site posts change nothing', async () => {
+    await inviteMember({ workspaceId, email: 'owner@billing.test', role: 'owner' }); // the first member always becomes owner
+    const { link } = await inviteMember({ workspaceId, email: 'csm@billing.test', role: 'member' });
+    const page = await browser.newPage();
+    await page.goto(link);
+    await page.goto(new URL('/billing', page.url()).toString());
+    await expect(page.getByRole('region').count()).resolves.toBe(2);
+    await expect(page.locator('main').textContent()).resolves.toContain('Ask a workspace owner or admin to settle these.');
+    expect(await page.getByRole('button').count()).toBe(0);
+    const match = String((await AmbiguousMatch.findOne({ workspace_id: workspaceId, domain: 'dup.com' }).lean())!._id);
+    const post = (p: typeof page, form: Record<string, string>, headers: Record<string, string> = {}) =>
+      p.request.post(new URL('/billing?_data=routes%2Fbilling', p.url()).toString(), { form, headers });
+    const res = await post(page, { intent: 'split', match });
+    expect(res.status()).toBe(403);
+    expect((await res.json()).message).toBe('Only workspace owners and admins can settle billing matches.');
+
+    const { link: adminLink } = await inviteMember({ workspaceId, email: 'admin2@billing.test', role: 'admin' });
+    const admin = await browser.newPage();
+    await admin.goto(adminLink);
+    const bad = await post(admin, { intent: 'winner', match: 'nope' });
+    expect(bad.status()).toBe(400);
+    expect((await bad.json()).message).toBe('Choose a Stripe customer to keep, or split the customer.');
+    expect((await post(admin, { intent: 'winner', match, winner: 'cus_notamatch' })).status()).toBe(400);
+    expect((await post(admin, { intent: 'split', match: 'a'.repeat(24) })).status()).toBe(404);
+    expect((await post(admin, { intent: 'split', match }, { Origin: 'https://evil.example' })).status()).toBe(403);
+    expect(await AmbiguousMatch.countDocuments({ workspace_id: workspaceId, status: 'open' })).toBe(2);
+  });
+
+  it('an admin keeps one Stripe customer or splits the customer, from the home page banner', async () => {
+    expect(await billingOf('dup.com')).toEqual([['Dup', expect.stringMatching(/^cus_/), 4000]]);
+    const { link } = await inviteMember({ workspaceId, email: 'admin@billing.test', role: 'admin' });
+    const page = await browser.newPage();
+    await page.goto(link);
+    expect((await page.locator('[role=alert]').allTextContents()).join('\n')).toContain('Stripe: 2 domains are billed by several Stripe customers');
+    await page.screenshot({ path: path.join(shots, 'portal-billing-banner.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Review the billing matches →' }).click();
+    await page.waitForURL('**/billing');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Billing matches');
+    const dup = page.getByRole('region', { name: 'dup.com' });
+    await expect(dup.textContent()).resolves.toContain('Dup (#1) · merged MRR $40.00/mo from 2 Stripe customers');
+    await expect(dup.locator('a[href^="https://dashboard.stripe.com/test/customers/"]').count()).resolves.toBe(2);
+    await page.screenshot({ path: path.join(shots, 'portal-billing-matches.png'), fullPage: true });
+
+    await dup.locator('tr', { hasText: 'Dup West' }).getByRole('button', { name: 'Keep only this one' }).click();
+    await page.getByRole('status').filter({ hasText: 'dup.com:' }).waitFor();
+    await expect(page.getByRole('status').textContent()).resolves.toBe(`dup.com: billing now comes from ${ids.dupB} only.`);
+    await page.getByRole('region', { name: 'dup.com' }).waitFor({ state: 'detached' });
+    expect(await billingOf('dup.com')).toEqual([['Dup', ids.dupB, 3000]]);
+
+    await page.getByRole('region', { name: 'twin.io' }).getByRole('button', { name: 'Split into 2 customers' }).click();
+    await page.getByRole('status').filter({ hasText: 'twin.io:' }).waitFor();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('twin.io: each Stripe customer now bills onto its own Pivotal customer.');
+    await page.getByText('No domain needs a decision.').waitFor();
+    await expect(page.locator('main').textContent()).resolves.toContain('No domain needs a decision.');
+    await page.screenshot({ path: path.join(shots, 'portal-billing-settled.png'), fullPage: true });
+    expect(await billingOf('twin.io')).toEqual([['Twin', ids.twinA, 5000], ['Twin Research', ids.twinB, 1000]]);
+
+    // Settled is settled: a second decision on the same domain is refused.
+    const dupMatch = String((await AmbiguousMatch.findOne({ workspace_id: workspaceId, domain: 'dup.com' }).lean())!._id);
+    const again = await page.request.post(new URL('/billing?_data=routes%2Fbilling', page.url()).toString(), { form: { intent: 'split', match: dupMatch } });
+    expect(again.status()).toBe(409);
+    expect((await again.json()).message).toBe('dup.com was already settled');
+
+    // Back home: the banner is gone.
+    await page.goto(new URL('/', page.url()).toString());
+    expect((await page.locator('[role=alert]').allTextContents()).join('\n')).not.toContain('billed by several Stripe customers');
   });
 });

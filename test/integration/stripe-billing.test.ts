@@ -17,7 +17,7 @@ import { DomainEvent, InboundEvent } from '../../core/models/events.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { runSync } from '../../core/sync/engine.ts';
 import '../../core/connectors/stripe/index.ts';
-import { resolveAmbiguousMatch } from '../../core/billing/ambiguous.ts';
+import { resolveAmbiguousMatch, resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../../core/billing/ambiguous.ts';
 import { customerView } from '../../core/customers/view.ts';
 import { stripeWebhookRouter } from '../../portal/http/stripe-webhooks.ts';
 import { attachBilling } from '../../core/billing/store.ts';
@@ -247,5 +247,34 @@ describe('a later walk after changes in Stripe and in the FX table', () => {
     for (const v of versions) perCustomer.set(String(v.customer_id), (perCustomer.get(String(v.customer_id)) ?? 0) + 1);
     expect(Math.max(...perCustomer.values())).toBe(1);
     await Workspace.updateOne({ _id: new Types.ObjectId(workspaceId) }, { $set: { 'settings.fx_rates_usd': { eur: 1.1 } } });
+  });
+});
+
+describe('settling from the portal', () => {
+  it('is scoped to the workspace, and the decision is kept even when Stripe cannot be reached to recompute at once', async () => {
+    await createCustomers(new Types.ObjectId(workspaceId), [{ name: 'Pair', domain: 'pair.net' }]);
+    const b = fake.book();
+    const product = b.insertProduct({ name: 'Pair plan' }).id as string;
+    const price = (cents: number) => b.insertPrice({ product, unit_amount: cents, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const small = b.insertCustomer({ email: 'a@pair.net', name: 'Pair A' }).id as string;
+    const big = b.insertCustomer({ email: 'b@pair.net', name: 'Pair B' }).id as string;
+    b.insertSubscription({ customer: small, items: [{ price: price(700) }] } as any);
+    b.insertSubscription({ customer: big, items: [{ price: price(2500) }] } as any);
+    await runSync({ connectionId, kind: 'full', trigger: 'test' });
+    expect((await byDomain('pair.net')).map((r) => r.mrr)).toEqual([3200]);
+    const open = await workspaceAmbiguities(workspaceId);
+    expect(open.map((m) => [m.domain, m.merged_mrr, m.candidates.map((c) => [c.stripe_customer_id, c.mrr])])).toEqual([['pair.net', 3200, [[big, 2500], [small, 700]]]]);
+    expect(open[0]!.candidates[0]!.dashboard_url).toBe(`https://dashboard.stripe.com/test/customers/${big}`);
+
+    const other = await createWorkspace({ name: 'Someone Else' });
+    await expect(resolveWorkspaceAmbiguity(String(other._id), { id: open[0]!.id, split: true })).rejects.toThrow('does not exist in your workspace');
+    fake.failNext(1, 400, { shouldRetry: false, message: 'Stripe is having a bad day' });
+    const r = await resolveWorkspaceAmbiguity(workspaceId, { id: open[0]!.id, winner: big });
+    expect(r.recomputed).toBe(false);
+    expect(r.message).toMatch(new RegExp(`^pair\\.net: billing now comes from ${big} only\\. Billing could not be recomputed now \\(.*\\); the next sync applies it\\.$`));
+    expect(await workspaceAmbiguities(workspaceId)).toEqual([]);
+    await expect(resolveWorkspaceAmbiguity(workspaceId, { id: open[0]!.id, split: true })).rejects.toThrow('pair.net was already settled');
+    await runSync({ connectionId, kind: 'full', trigger: 'test' });
+    expect((await byDomain('pair.net')).map((r) => [r.stripe_customer_id, r.mrr])).toEqual([[big, 2500]]);
   });
 });
