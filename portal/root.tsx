@@ -1,5 +1,5 @@
 // The portal's document shell.
-import { Links, Meta, Outlet, Scripts, ScrollRestoration } from '@remix-run/react';
+import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from '@remix-run/react';
 import type { LinksFunction, MetaFunction } from '@remix-run/node';
 import stylesHref from './styles.css';
 
@@ -9,7 +9,7 @@ export const links: LinksFunction = () => [
   { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
 ];
 
-export default function App() {
+export function Layout({ children }: { children: React.ReactNode }) {
   return (
     <html lang="en">
       <head>
@@ -18,10 +18,31 @@ export default function App() {
         <Links />
       </head>
       <body>
-        <Outlet />
+        {children}
         <ScrollRestoration />
         <Scripts />
       </body>
     </html>
+  );
+}
+
+export default function App() {
+  return <Outlet />;
+}
+
+/** Not-found and failures: a plain page with a way back, never a stack trace. */
+export function ErrorBoundary() {
+  const error = useRouteError();
+  const known = isRouteErrorResponse(error);
+  return (
+    <main>
+      <section className="card">
+        <h1>{known && error.status === 404 ? 'Not found' : 'Something went wrong'}</h1>
+        <p>{known && typeof error.data === 'string' && error.status < 500 ? error.data : 'It has been logged. Try again, or go back to your workspace.'}</p>
+        <p>
+          <a href="/">← Workspace</a>
+        </p>
+      </section>
+    </main>
   );
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
 import { TopBar } from '../components/top-bar.tsx';
+import { expectedError, foreignPost } from '../forms.server.ts';
 
 const canResolve = (role: string) => role === 'owner' || role === 'admin';
 
@@ -28,10 +29,8 @@ const decision = z.discriminatedUnion('intent', [
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const origin = request.headers.get('Origin');
-  if (origin && origin !== new URL(request.url).origin && origin !== new URL(pivotal.appUrl).origin) {
-    return json({ ok: false, message: 'This form was sent from another site and was ignored.' }, { status: 403 });
-  }
+  const foreign = foreignPost(request, pivotal.appUrl);
+  if (foreign) return foreign;
   const member = await signedInMember(pivotal, request);
   if (!member) throw redirect('/');
   if (!canResolve(member.role)) return json({ ok: false, message: 'Only workspace owners and admins can settle billing matches.' }, { status: 403 });
@@ -42,10 +41,8 @@ export async function action({ context, request }: ActionFunctionArgs) {
     const r = await pivotal.resolveWorkspaceAmbiguity(member.workspaceId, d.intent === 'winner' ? { id: d.match, winner: d.winner } : { id: d.match, split: true });
     return json({ ok: true, message: r.message });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'bad_input' || code === 'not_found' || code === 'conflict') {
-      return json({ ok: false, message: (e as Error).message }, { status: code === 'bad_input' ? 400 : code === 'not_found' ? 404 : 409 });
-    }
+    const answer = expectedError(e);
+    if (answer) return answer;
     throw e;
   }
 }
