@@ -55,7 +55,16 @@ export default function Index() {
                   <tbody>
                     {overview.connections.map((c) => (
                       <tr key={c.id}>
-                        <td>{c.provider}{c.mode === 'test' ? ' (test)' : ''}</td>
+                        <td>
+                          {c.provider}
+                          {c.mode === 'test' ? ' (test)' : ''}
+                          {c.provider === 'Stripe' ? (
+                            <>
+                              {' · '}
+                              <a href={`/connections/${c.id}`}>settings</a>
+                            </>
+                          ) : null}
+                        </td>
                         <td>{c.role === 'billing_signal' ? 'billing signal' : 'customer source'}</td>
                         <td><span className={`pill ${c.state}`}>{c.state}</span></td>
                         <td>{when(c.last_full_sync_at)}</td>

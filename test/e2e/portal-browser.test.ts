@@ -29,6 +29,12 @@ let portal: PortalServer;
 let browser: Browser;
 let stripe: FakeStripe;
 const shots = path.join(repoRoot, 'test-results');
+/** A fresh browser context; waits fail after 10 s with what they waited for, not at the test timeout. */
+async function newPage() {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  return page;
+}
 
 beforeAll(async () => {
   const port = await freePort();
@@ -57,13 +63,13 @@ describe('portal sign-in', () => {
     const ws = await createWorkspace({ name: 'Acme Success' });
     await inviteMember({ workspaceId: String(ws._id), email: 'olivia@acme.com', role: 'owner' });
     const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'dana@acme.com', role: 'admin' });
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(link);
     await expect(page.locator('h1').textContent()).resolves.toBe('Acme Success');
     await expect(page.locator('main').textContent()).resolves.toContain('You are signed in as dana@acme.com (admin).');
     await page.screenshot({ path: path.join(shots, 'portal-home.png'), fullPage: true });
 
-    const again = await browser.newPage();
+    const again = await newPage();
     const res = await again.goto(link);
     expect(res!.status()).toBe(401);
     await expect(again.locator('h1').textContent()).resolves.toBe('Sign-in link not accepted');
@@ -76,7 +82,7 @@ describe('portal sign-in', () => {
     await Connection.create({ workspace_id: ws._id, provider: 'stripe', role: 'billing_signal', mode: 'test', auth_type: 'token', credentials: encryptJson({ accessToken: 'rk_test_x' }), state: 'connected', last_full_sync_at: new Date() });
     await SlackInstallation.create({ team_id: 'T0BROKEN1', team_name: 'Acme Slack', workspace_id: ws._id, bot_token: encryptSecret('xoxb-1'), status: 'broken', status_reason: 'token_revoked' });
     const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'owner@needs.test', role: 'owner' });
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(link);
     const banners = await page.locator('[role=alert]').allTextContents();
     expect(banners.join('\n')).toContain('HubSpot needs to be reconnected: HubSpot refused the refresh token: reconnect HubSpot. Syncing resumes once it is.');
@@ -120,7 +126,7 @@ describe('billing matches', () => {
   it('members see the matches but cannot settle them; bad and cross-site posts change nothing', async () => {
     await inviteMember({ workspaceId, email: 'owner@billing.test', role: 'owner' }); // the first member always becomes owner
     const { link } = await inviteMember({ workspaceId, email: 'csm@billing.test', role: 'member' });
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(link);
     await page.goto(new URL('/billing', page.url()).toString());
     await expect(page.getByRole('region').count()).resolves.toBe(2);
@@ -134,7 +140,7 @@ describe('billing matches', () => {
     expect((await res.json()).message).toBe('Only workspace owners and admins can settle billing matches.');
 
     const { link: adminLink } = await inviteMember({ workspaceId, email: 'admin2@billing.test', role: 'admin' });
-    const admin = await browser.newPage();
+    const admin = await newPage();
     await admin.goto(adminLink);
     const bad = await post(admin, { intent: 'winner', match: 'nope' });
     expect(bad.status()).toBe(400);
@@ -148,7 +154,7 @@ describe('billing matches', () => {
   it('an admin keeps one Stripe customer or splits the customer, from the home page banner', async () => {
     expect(await billingOf('dup.com')).toEqual([['Dup', expect.stringMatching(/^cus_/), 4000]]);
     const { link } = await inviteMember({ workspaceId, email: 'admin@billing.test', role: 'admin' });
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(link);
     expect((await page.locator('[role=alert]').allTextContents()).join('\n')).toContain('Stripe: 2 domains are billed by several Stripe customers');
     await page.screenshot({ path: path.join(shots, 'portal-billing-banner.png'), fullPage: true });
@@ -183,5 +189,114 @@ describe('billing matches', () => {
     // Back home: the banner is gone.
     await page.goto(new URL('/', page.url()).toString());
     expect((await page.locator('[role=alert]').allTextContents()).join('\n')).not.toContain('billed by several Stripe customers');
+  });
+});
+
+describe('Stripe connection settings', () => {
+  let workspaceId = '';
+  let connectionId = '';
+  const ids: Record<string, string> = {};
+  const key = 'rk_test_settingsaccount0001';
+
+  beforeAll(async () => {
+    const ws = await createWorkspace({ name: 'Settings Co' });
+    workspaceId = String(ws._id);
+    await inviteMember({ workspaceId, email: 'owner@settings.test', role: 'owner' });
+    await createCustomers(ws._id, [{ name: 'Acme', domain: 'acme.com' }, { name: 'Euro', domain: 'euro.de' }]);
+    // Its own Stripe account, so the products listed are only these.
+    const account = stripe.addAccount({ name: 'Settings Co' });
+    stripe.addApiKey(key, { mode: 'test', account, restricted: true });
+    const b = stripe.book(account, false);
+    ids.core = b.insertProduct({ name: 'Core' }).id as string;
+    ids.addon = b.insertProduct({ name: 'Addon' }).id as string;
+    const price = (product: string, unit_amount: number, currency = 'usd') => b.insertPrice({ product, unit_amount, currency, recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const acme = b.insertCustomer({ email: 'billing@acme.com', name: 'Acme Inc' }).id as string;
+    const euro = b.insertCustomer({ email: 'finance@euro.de', name: 'Euro GmbH' }).id as string;
+    b.insertSubscription({ customer: acme, items: [{ price: price(ids.core, 10000) }] } as any);
+    b.insertSubscription({ customer: acme, items: [{ price: price(ids.addon, 2000) }] } as any);
+    b.insertSubscription({ customer: euro, items: [{ price: price(ids.core, 10000, 'eur') }] } as any);
+    const conn = await connectSource({ workspaceId, provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: key } });
+    connectionId = String(conn._id);
+    await runSync({ connectionId, kind: 'full', trigger: 'test' });
+  });
+
+  const mrr = async () => Object.fromEntries((await attachBilling(await Customer.find({ workspace_id: workspaceId }).lean())).map((c: any) => [c.domain, c.billing?.mrr ?? null]));
+  const queuedWalks = () => Customer.db.collection('agenda_jobs').countDocuments({ name: 'sync.run', 'data.connection_id': connectionId, 'data.trigger': 'settings' });
+
+  it('an admin narrows the scope and sets an FX rate; billing follows after the queued walk', async () => {
+    expect(await mrr()).toEqual({ 'acme.com': 12000, 'euro.de': 10800 }); // built-in EUR 1.08
+    const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
+    const page = await newPage();
+    await page.goto(link);
+    await page.getByRole('link', { name: 'settings' }).click();
+    await page.waitForURL(`**/connections/${connectionId}`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Stripetest mode');
+    expect(await page.getByLabel('All active subscriptions').isChecked()).toBe(true);
+    expect(await page.locator('input[name=products]').evaluateAll((els) => els.map((e) => (e.parentElement as HTMLElement).textContent!.trim()))).toEqual([
+      `Addon ${ids.addon}`,
+      `Core ${ids.core}`,
+    ]);
+
+    await page.getByLabel('Only these products and price lookup keys').check();
+    await page.getByRole('checkbox', { name: `Core ${ids.core}` }).check();
+    await page.getByLabel('Workspace rates').fill('EUR = 1.2');
+    await page.screenshot({ path: path.join(shots, 'portal-stripe-settings.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').waitFor();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Saved. Billing is being recomputed with the new settings (full sync queued).');
+    expect(await queuedWalks()).toBe(1);
+
+    await runSync({ connectionId, kind: 'full', trigger: 'settings' }); // what the worker does with the queued job
+    expect(await mrr()).toEqual({ 'acme.com': 10000, 'euro.de': 12000 });
+
+    await page.reload();
+    expect(await page.getByLabel('Only these products and price lookup keys').isChecked()).toBe(true);
+    expect(await page.getByRole('checkbox', { name: `Core ${ids.core}` }).isChecked()).toBe(true);
+    expect(await page.getByRole('checkbox', { name: `Addon ${ids.addon}` }).isChecked()).toBe(false);
+    await expect(page.getByLabel('Workspace rates').inputValue()).resolves.toBe('EUR = 1.2');
+
+    // Saving the same again changes nothing and queues nothing new.
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Nothing changed.' }).waitFor();
+  });
+
+  it('explains bad input and keeps the saved settings', async () => {
+    const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
+    const page = await newPage();
+    await page.goto(link);
+    await page.goto(new URL(`/connections/${connectionId}`, page.url()).toString());
+    await page.getByLabel('Workspace rates').fill('EUR = 1.2\neuros 3');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('alert').waitFor();
+    await expect(page.getByRole('alert').textContent()).resolves.toBe('FX table line 2 ("euros 3"): write it as EUR = 1.08');
+    await page.getByLabel('Workspace rates').fill('EUR = 1.2');
+    await page.getByRole('checkbox', { name: `Core ${ids.core}` }).uncheck();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Choose at least one product' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'portal-stripe-settings-error.png'), fullPage: true });
+    const conn = await Connection.findById(connectionId).lean();
+    expect((conn!.settings as any).scope).toEqual({ products: [ids.core], lookup_keys: [] });
+  });
+
+  it('members read the settings but cannot change them; other workspaces get a 404', async () => {
+    const { link } = await inviteMember({ workspaceId, email: 'csm@settings.test', role: 'member' });
+    const page = await newPage();
+    await page.goto(link);
+    const url = new URL(`/connections/${connectionId}`, page.url()).toString();
+    await page.goto(url);
+    await expect(page.locator('main').textContent()).resolves.toContain('Only owners and admins can change these settings.');
+    expect(await page.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
+    expect(await page.getByLabel('All active subscriptions').isDisabled()).toBe(true);
+    const res = await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { scope: 'all' } });
+    expect(res.status()).toBe(403);
+
+    const other = await createWorkspace({ name: 'Elsewhere' });
+    const { link: otherLink } = await inviteMember({ workspaceId: String(other._id), email: 'owner@elsewhere.test', role: 'owner' });
+    const stranger = await newPage();
+    await stranger.goto(otherLink);
+    const missing = await stranger.goto(url);
+    expect(missing!.status()).toBe(404);
+    await expect(stranger.locator('h1').textContent()).resolves.toBe('Not found');
+    await expect(stranger.locator('main').textContent()).resolves.toContain('No such Stripe connection in your workspace');
   });
 });
