@@ -87,7 +87,7 @@ export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal
     done += page.length;
     await onPage?.(done);
   }
-  for (const [id, subs] of raw) customers.get(id)!.invoices = latestInvoices(subs);
+  for (const [id, subs] of raw) customers.get(id)!.invoices = await latestInvoices(stripe, subs);
   // Only Stripe customers with a subscription in scope carry billing.
   return [...customers.values()].filter((c) => c.subscriptions.length > 0);
 }
@@ -179,8 +179,14 @@ export async function readStripeCustomer(stripe: Stripe, id: string, scope: Bill
   const cust = c as Stripe.Customer;
   const raw: Stripe.Subscription[] = [];
   for await (const page of listAll((p) => stripe.subscriptions.list({ ...p, customer: id, status: 'all', expand: SUBSCRIPTION_EXPAND }))) raw.push(...page);
-  const subs = raw.map((s) => mapSubscription(s, products)).filter((s) => s.items.some((it) => inScope(it.price, scope)));
-  return { stripeCustomerId: id, email: cust.email ?? null, name: cust.name ?? null, domain: domainFromEmail(cust.email), subscriptions: subs, invoices: latestInvoices(raw) };
+  // Only in-scope subscriptions and their invoices, exactly as the walk reads them, so a
+  // webhook and the next reconcile agree on the payment status.
+  const kept = raw.map((s) => [s, mapSubscription(s, products)] as const).filter(([, sub]) => sub.items.some((it) => inScope(it.price, scope)));
+  return {
+    stripeCustomerId: id, email: cust.email ?? null, name: cust.name ?? null, domain: domainFromEmail(cust.email),
+    subscriptions: kept.map(([, sub]) => sub),
+    invoices: await latestInvoices(stripe, kept.map(([s]) => s)),
+  };
 }
 
 /**

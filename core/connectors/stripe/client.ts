@@ -81,8 +81,9 @@ const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : v && ty
 
 function mapDiscount(d: unknown): BillingDiscount | null {
   if (!d || typeof d !== 'object') return null;
-  const disc = d as { end?: number | null; source?: { coupon?: unknown } };
-  const coupon = disc.source?.coupon as Stripe.Coupon | string | undefined;
+  // API versions before 2025-09-30 put the coupon on the discount itself; later ones under `source`.
+  const disc = d as { end?: number | null; source?: { coupon?: unknown }; coupon?: unknown };
+  const coupon = (disc.source?.coupon ?? disc.coupon) as Stripe.Coupon | string | undefined;
   if (!coupon || typeof coupon === 'string') return null;
   return { percentOff: coupon.percent_off ?? null, amountOff: coupon.amount_off ?? null, currency: coupon.currency ?? null, end: disc.end ?? null };
 }
@@ -126,11 +127,18 @@ export function mapInvoice(inv: Stripe.Invoice): BillingInvoice {
   };
 }
 
-/** The latest invoice of each subscription (expanded), deduplicated. */
-export function latestInvoices(subs: Stripe.Subscription[]): BillingInvoice[] {
+/**
+ * The latest invoice of each subscription, deduplicated. They come expanded
+ * (SUBSCRIPTION_EXPAND); one that arrives as a bare id (an API or proxy that ignored the
+ * expansion) is fetched, so payment status never silently reads as "none".
+ */
+export async function latestInvoices(stripe: Stripe, subs: Stripe.Subscription[]): Promise<BillingInvoice[]> {
   const seen = new Map<string, BillingInvoice>();
   for (const s of subs) {
-    if (s.latest_invoice && typeof s.latest_invoice === 'object') seen.set(s.latest_invoice.id!, mapInvoice(s.latest_invoice));
+    const inv = s.latest_invoice;
+    if (!inv) continue;
+    if (typeof inv === 'object') seen.set(inv.id!, mapInvoice(inv));
+    else if (!seen.has(inv)) seen.set(inv, mapInvoice(await stripeCall(() => stripe.invoices.retrieve(inv))));
   }
   return [...seen.values()];
 }

@@ -1,0 +1,87 @@
+// How Pivotal reads Stripe objects, through the real SDK against the fake: latest invoices
+// that arrive unexpanded are fetched (payment status never silently reads "none"), coupons
+// are read in both discount shapes, and a webhook reads the same subscriptions a walk does,
+// so the two never disagree on a customer's payment status.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/db.ts';
+import { startFakeStripe, type FakeStripe } from '../fakes/stripe.ts';
+import { resetEnvCache } from '../../core/env.ts';
+import { createStripeClient, latestInvoices, mapSubscription, type Stripe } from '../../core/connectors/stripe/client.ts';
+import { createWorkspace } from '../../core/workspaces/workspaces.ts';
+import { createCustomers } from '../../core/customers/customers.ts';
+import { Customer } from '../../core/models/customer.ts';
+import { connectSource } from '../../core/sync/connections.ts';
+import { runSync } from '../../core/sync/engine.ts';
+import { syncStripeCustomers } from '../../core/connectors/stripe/billing-sync.ts';
+import { Connection } from '../../core/models/connection.ts';
+import { attachBilling } from '../../core/billing/store.ts';
+import '../../core/connectors/stripe/index.ts';
+
+useTestDatabase('stripe_reads');
+let fake: FakeStripe;
+
+beforeAll(async () => {
+  fake = await startFakeStripe();
+  process.env.STRIPE_API_BASE_URL = fake.url;
+  resetEnvCache();
+});
+
+afterAll(async () => {
+  await fake?.close();
+  delete process.env.STRIPE_API_BASE_URL;
+  resetEnvCache();
+});
+
+describe('reading Stripe', () => {
+  it('fetches latest invoices that were not expanded, once each', async () => {
+    const b = fake.book();
+    const product = b.insertProduct({ name: 'Reads' }).id as string;
+    const price = b.insertPrice({ product, unit_amount: 1000, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const customer = b.insertCustomer({ email: 'x@unexpanded.io' }).id as string;
+    const sub = b.insertSubscription({ customer, items: [{ price }] } as any).id as string;
+    const invoice = b.insertInvoice({ customer, subscription: sub, status: 'open', attempt_count: 2 }).id as string;
+    const stripe = createStripeClient(fake.secretKey);
+    const bare = (await stripe.subscriptions.list({ customer })).data;
+    expect(bare[0]!.latest_invoice).toBe(invoice);
+    fake.clearLogs();
+    const invoices = await latestInvoices(stripe, [...bare, ...bare]);
+    expect(invoices).toEqual([expect.objectContaining({ id: invoice, status: 'open', attemptCount: 2 })]);
+    expect(fake.requests.filter((r) => r.path.startsWith('/v1/invoices/')).length).toBe(1);
+  });
+
+  it('reads a coupon under discount.source (current API) and directly on the discount (before 2025-09-30)', () => {
+    const coupon = { id: 'co_1', object: 'coupon', percent_off: 25, amount_off: null, currency: null };
+    const base = {
+      id: 'sub_1', customer: 'cus_1', status: 'active', start_date: 1,
+      items: { data: [{ quantity: 1, price: { id: 'price_1', unit_amount: 1000, currency: 'usd', recurring: { interval: 'month', interval_count: 1 }, lookup_key: null, product: 'prod_1' } }] },
+    };
+    const current = mapSubscription({ ...base, discounts: [{ id: 'di_1', end: null, source: { type: 'coupon', coupon } }] } as unknown as Stripe.Subscription, new Map());
+    const legacy = mapSubscription({ ...base, discounts: [{ id: 'di_1', end: null, coupon }] } as unknown as Stripe.Subscription, new Map());
+    expect(current.discounts).toEqual([{ percentOff: 25, amountOff: null, currency: null, end: null }]);
+    expect(legacy.discounts).toEqual(current.discounts);
+  });
+
+  it('a webhook re-read ignores out-of-scope subscriptions exactly as the walk does', async () => {
+    const ws = await createWorkspace({ name: 'Scoped' });
+    await createCustomers(ws._id, [{ name: 'Scoped', domain: 'scoped.io' }]);
+    const account = fake.addAccount({ name: 'Scoped' });
+    const key = 'rk_test_scopedreadsaccount01';
+    fake.addApiKey(key, { mode: 'test', account, restricted: true });
+    const b = fake.book(account, false);
+    const core = b.insertProduct({ name: 'Core' }).id as string;
+    const other = b.insertProduct({ name: 'Side project' }).id as string;
+    const price = (product: string) => b.insertPrice({ product, unit_amount: 5000, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const customer = b.insertCustomer({ email: 'pay@scoped.io' }).id as string;
+    const inScope = b.insertSubscription({ customer, items: [{ price: price(core) }] } as any).id as string;
+    const outOfScope = b.insertSubscription({ customer, items: [{ price: price(other) }] } as any).id as string;
+    b.insertInvoice({ customer, subscription: inScope, status: 'paid', created: fake.now() - 86_400 });
+    b.insertInvoice({ customer, subscription: outOfScope, status: 'uncollectible' });
+    const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: key }, settings: { scope: { products: [core], lookup_keys: [] } } });
+    const billing = async () => (await attachBilling(await Customer.find({ workspace_id: ws._id }).lean()))[0]!.billing;
+
+    await runSync({ connectionId: String(conn._id), kind: 'full', trigger: 'test' });
+    expect(await billing()).toMatchObject({ mrr: 5000, payment_status: 'paid' });
+    await syncStripeCustomers((await Connection.findById(conn._id))!, [customer]);
+    expect(await billing()).toMatchObject({ mrr: 5000, payment_status: 'paid' });
+  });
+});
