@@ -6,7 +6,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import { z } from 'zod';
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
-import { TopBar } from '../components/top-bar.tsx';
+import { SubPage } from '../components/sub-page.tsx';
 import { expectedError, foreignPost } from '../forms.server.ts';
 
 const canResolve = (role: string) => role === 'owner' || role === 'admin';
@@ -55,92 +55,81 @@ export default function BillingMatches() {
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== 'idle';
   return (
-    <>
-      <TopBar member={member} />
-      <main>
-        <p>
-          <a href="/">← Workspace</a>
+    <SubPage member={member} result={result}>
+      <section className="card">
+        <h1>Billing matches</h1>
+        <p className="muted">
+          These domains are paid for by several Stripe customers. Until you decide, their MRR is added together on one Pivotal
+          customer. Keep one Stripe customer (the others stop counting), or split the customer so each Stripe customer bills onto
+          its own. Later syncs keep your decision.
         </p>
-        {result ? (
-          <div className={`banner ${result.ok ? 'success' : 'error'}`} role={result.ok ? 'status' : 'alert'}>
-            {result.message}
-          </div>
-        ) : null}
+        {!canResolve && matches.length ? <p className="muted">Ask a workspace owner or admin to settle these.</p> : null}
+      </section>
+      {matches.length === 0 ? (
         <section className="card">
-          <h1>Billing matches</h1>
-          <p className="muted">
-            These domains are paid for by several Stripe customers. Until you decide, their MRR is added together on one Pivotal
-            customer. Keep one Stripe customer (the others stop counting), or split the customer so each Stripe customer bills onto
-            its own. Later syncs keep your decision.
-          </p>
-          {!canResolve && matches.length ? <p className="muted">Ask a workspace owner or admin to settle these.</p> : null}
+          <p>No domain needs a decision.</p>
         </section>
-        {matches.length === 0 ? (
-          <section className="card">
-            <p>No domain needs a decision.</p>
-          </section>
-        ) : null}
-        {matches.map((m) => (
-          <section className="card match" key={m.id} aria-label={m.domain}>
-            <h2>
-              {m.domain}
-              {m.mode === 'test' ? <span className="pill test">test mode</span> : null}
-            </h2>
-            <p>
-              {m.customer ? `${m.customer.name} (#${m.customer.display_id})` : 'No Pivotal customer'} · merged MRR{' '}
-              <strong>{money(m.merged_mrr)}</strong> from {m.candidates.length} Stripe customers
-            </p>
-            <table className="grid">
-              <thead>
-                <tr>
-                  <th>Stripe customer</th>
-                  <th>Email</th>
-                  <th>MRR</th>
-                  <th />
+      ) : null}
+      {matches.map((m) => (
+        <section className="card match" key={m.id} aria-label={m.domain}>
+          <h2>
+            {m.domain}
+            {m.mode === 'test' ? <span className="pill test">test mode</span> : null}
+          </h2>
+          <p>
+            {m.customer ? `${m.customer.name} (#${m.customer.display_id})` : 'No Pivotal customer'} · merged MRR{' '}
+            <strong>{money(m.merged_mrr)}</strong> from {m.candidates.length} Stripe customers
+          </p>
+          <table className="grid">
+            <thead>
+              <tr>
+                <th>Stripe customer</th>
+                <th>Email</th>
+                <th>MRR</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {m.candidates.map((c) => (
+                <tr key={c.stripe_customer_id}>
+                  <td>
+                    {c.name ?? c.stripe_customer_id}{' '}
+                    {c.dashboard_url ? (
+                      <a className="muted" href={c.dashboard_url} target="_blank" rel="noreferrer">
+                        {c.stripe_customer_id}
+                      </a>
+                    ) : null}
+                  </td>
+                  <td>{c.email ?? '—'}</td>
+                  <td>{money(c.mrr)}</td>
+                  <td>
+                    {canResolve ? (
+                      <Form method="post">
+                        <input type="hidden" name="intent" value="winner" />
+                        <input type="hidden" name="match" value={m.id} />
+                        <input type="hidden" name="winner" value={c.stripe_customer_id} />
+                        <button type="submit" disabled={busy}>
+                          Keep only this one
+                        </button>
+                      </Form>
+                    ) : null}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {m.candidates.map((c) => (
-                  <tr key={c.stripe_customer_id}>
-                    <td>
-                      {c.name ?? c.stripe_customer_id}{' '}
-                      {c.dashboard_url ? (
-                        <a className="muted" href={c.dashboard_url} target="_blank" rel="noreferrer">
-                          {c.stripe_customer_id}
-                        </a>
-                      ) : null}
-                    </td>
-                    <td>{c.email ?? '—'}</td>
-                    <td>{money(c.mrr)}</td>
-                    <td>
-                      {canResolve ? (
-                        <Form method="post">
-                          <input type="hidden" name="intent" value="winner" />
-                          <input type="hidden" name="match" value={m.id} />
-                          <input type="hidden" name="winner" value={c.stripe_customer_id} />
-                          <button type="submit" disabled={busy}>
-                            Keep only this one
-                          </button>
-                        </Form>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {canResolve ? (
-              <Form method="post" className="split">
-                <input type="hidden" name="intent" value="split" />
-                <input type="hidden" name="match" value={m.id} />
-                <button type="submit" className="secondary" disabled={busy}>
-                  Split into {m.candidates.length} customers
-                </button>
-                <span className="muted"> The biggest payer stays on {m.customer?.name ?? 'the customer'}; each other one gets its own.</span>
-              </Form>
-            ) : null}
-          </section>
-        ))}
-      </main>
-    </>
+              ))}
+            </tbody>
+          </table>
+          {canResolve ? (
+            <Form method="post" className="split">
+              <input type="hidden" name="intent" value="split" />
+              <input type="hidden" name="match" value={m.id} />
+              <button type="submit" className="secondary" disabled={busy}>
+                Split into {m.candidates.length} customers
+              </button>
+              <span className="muted"> The biggest payer stays on {m.customer?.name ?? 'the customer'}; each other one gets its own.</span>
+            </Form>
+          ) : null}
+        </section>
+      ))}
+    </SubPage>
   );
 }

@@ -5,7 +5,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
-import { TopBar } from '../components/top-bar.tsx';
+import { SubPage } from '../components/sub-page.tsx';
 import { expectedError, foreignPost } from '../forms.server.ts';
 
 const canEdit = (role: string) => role === 'owner' || role === 'admin';
@@ -53,107 +53,96 @@ export default function StripeConnectionSettings() {
   const products = [...(s.available_products ?? []), ...s.products.filter((id) => !s.available_products?.some((p) => p.id === id)).map((id) => ({ id, name: id }))];
   const workspaceFx = s.fx.filter((r) => r.source === 'workspace').map((r) => `${r.currency.toUpperCase()} = ${r.rate}`);
   return (
-    <>
-      <TopBar member={member} />
-      <main>
-        <p>
-          <a href="/">← Workspace</a>
-        </p>
-        {result ? (
-          <div className={`banner ${result.ok ? 'success' : 'error'}`} role={result.ok ? 'status' : 'alert'}>
-            {result.message}
-          </div>
-        ) : null}
-        <Form method="post">
-          <fieldset disabled={!canEdit || busy} className="plain">
-            <section className="card">
-              <h1>
-                Stripe{s.connection.mode === 'test' ? <span className="pill test">test mode</span> : null}
-              </h1>
-              <p className="muted">
-                {s.connection.role === 'billing_signal'
-                  ? 'Billing signal: plan, MRR, payment status and billing start are attached to your existing customers, matched by email domain. Stripe never creates customers here.'
-                  : 'Customer source: every Stripe customer is a Pivotal customer.'}
-                {canEdit ? null : ' Only owners and admins can change these settings.'}
-              </p>
-            </section>
+    <SubPage member={member} result={result}>
+      <Form method="post">
+        <fieldset disabled={!canEdit || busy} className="plain">
+          <section className="card">
+            <h1>
+              Stripe{s.connection.mode === 'test' ? <span className="pill test">test mode</span> : null}
+            </h1>
+            <p className="muted">
+              {s.connection.role === 'billing_signal'
+                ? 'Billing signal: plan, MRR, payment status and billing start are attached to your existing customers, matched by email domain. Stripe never creates customers here.'
+                : 'Customer source: every Stripe customer is a Pivotal customer.'}
+              {canEdit ? null : ' Only owners and admins can change these settings.'}
+            </p>
+          </section>
 
-            <section className="card">
-              <h2>Subscriptions that count</h2>
-              <label className="choice">
-                <input type="radio" name="scope" value="all" defaultChecked={s.scope === 'all'} /> All active subscriptions
-              </label>
-              <label className="choice">
-                <input type="radio" name="scope" value="chosen" defaultChecked={s.scope === 'chosen'} /> Only these products and price lookup keys
-              </label>
-              <div className="indent">
-                {s.products_error ? <p className="banner warning">Stripe's products could not be listed: {s.products_error}</p> : null}
-                {products.length ? (
-                  <div className="checks">
-                    {products.map((p) => (
-                      <label key={p.id} className="choice">
-                        <input type="checkbox" name="products" value={p.id} defaultChecked={chosen.has(p.id)} /> {p.name}{' '}
-                        <span className="muted">{p.id}</span>
-                      </label>
-                    ))}
-                  </div>
-                ) : s.products_error ? null : (
-                  <p className="muted">This Stripe account has no products.</p>
-                )}
-                <label className="field">
-                  Price lookup keys <span className="muted">(comma-separated)</span>
-                  <input type="text" name="lookup_keys" defaultValue={s.lookup_keys.join(', ')} placeholder="growth_monthly, growth_annual" />
-                </label>
-              </div>
-            </section>
-
-            <section className="card">
-              <h2>Matching</h2>
-              <label className="choice">
-                <input type="checkbox" name="match_personal_emails" defaultChecked={s.match_personal_emails} /> Match personal emails{' '}
-                <span className="muted">(gmail.com, outlook.com, … — off by default: one domain would collect every consumer payer)</span>
-              </label>
-              {s.writeback !== null ? (
-                <label className="choice">
-                  <input type="checkbox" name="writeback" defaultChecked={s.writeback} /> Write the customer's status back to Stripe{' '}
-                  <span className="muted">(customer metadata <code>pivotal_status</code> only; never subscriptions, invoices, prices or payments)</span>
-                </label>
-              ) : null}
-            </section>
-
-            <section className="card">
-              <h2>Currency conversion</h2>
-              <p className="muted">
-                MRR is in USD. Your workspace's rates (USD value of one unit, one currency a line) override the built-in and server
-                rates, for every Stripe connection of the workspace.
-              </p>
+          <section className="card">
+            <h2>Subscriptions that count</h2>
+            <label className="choice">
+              <input type="radio" name="scope" value="all" defaultChecked={s.scope === 'all'} /> All active subscriptions
+            </label>
+            <label className="choice">
+              <input type="radio" name="scope" value="chosen" defaultChecked={s.scope === 'chosen'} /> Only these products and price lookup keys
+            </label>
+            <div className="indent">
+              {s.products_error ? <p className="banner warning">Stripe's products could not be listed: {s.products_error}</p> : null}
+              {products.length ? (
+                <div className="checks">
+                  {products.map((p) => (
+                    <label key={p.id} className="choice">
+                      <input type="checkbox" name="products" value={p.id} defaultChecked={chosen.has(p.id)} /> {p.name}{' '}
+                      <span className="muted">{p.id}</span>
+                    </label>
+                  ))}
+                </div>
+              ) : s.products_error ? null : (
+                <p className="muted">This Stripe account has no products.</p>
+              )}
               <label className="field">
-                Workspace rates
-                <textarea name="fx_rates_usd" rows={4} defaultValue={workspaceFx.join('\n')} placeholder={'EUR = 1.08\nGBP = 1.27'} />
+                Price lookup keys <span className="muted">(comma-separated)</span>
+                <input type="text" name="lookup_keys" defaultValue={s.lookup_keys.join(', ')} placeholder="growth_monthly, growth_annual" />
               </label>
-              <details>
-                <summary>Rates in effect ({s.fx.length} currencies)</summary>
-                <table className="grid compact">
-                  <tbody>
-                    {s.fx.map((r) => (
-                      <tr key={r.currency}>
-                        <td>{r.currency.toUpperCase()}</td>
-                        <td>{r.rate}</td>
-                        <td className="muted">{r.source}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </details>
-            </section>
-            {canEdit ? (
-              <p>
-                <button type="submit">{busy ? 'Saving…' : 'Save settings'}</button>
-              </p>
+            </div>
+          </section>
+
+          <section className="card">
+            <h2>Matching</h2>
+            <label className="choice">
+              <input type="checkbox" name="match_personal_emails" defaultChecked={s.match_personal_emails} /> Match personal emails{' '}
+              <span className="muted">(gmail.com, outlook.com, … — off by default: one domain would collect every consumer payer)</span>
+            </label>
+            {s.writeback !== null ? (
+              <label className="choice">
+                <input type="checkbox" name="writeback" defaultChecked={s.writeback} /> Write the customer's status back to Stripe{' '}
+                <span className="muted">(customer metadata <code>pivotal_status</code> only; never subscriptions, invoices, prices or payments)</span>
+              </label>
             ) : null}
-          </fieldset>
-        </Form>
-      </main>
-    </>
+          </section>
+
+          <section className="card">
+            <h2>Currency conversion</h2>
+            <p className="muted">
+              MRR is in USD. Your workspace's rates (USD value of one unit, one currency a line) override the built-in and server
+              rates, for every Stripe connection of the workspace.
+            </p>
+            <label className="field">
+              Workspace rates
+              <textarea name="fx_rates_usd" rows={4} defaultValue={workspaceFx.join('\n')} placeholder={'EUR = 1.08\nGBP = 1.27'} />
+            </label>
+            <details>
+              <summary>Rates in effect ({s.fx.length} currencies)</summary>
+              <table className="grid compact">
+                <tbody>
+                  {s.fx.map((r) => (
+                    <tr key={r.currency}>
+                      <td>{r.currency.toUpperCase()}</td>
+                      <td>{r.rate}</td>
+                      <td className="muted">{r.source}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </section>
+          {canEdit ? (
+            <p>
+              <button type="submit">{busy ? 'Saving…' : 'Save settings'}</button>
+            </p>
+          ) : null}
+        </fieldset>
+      </Form>
+    </SubPage>
   );
 }

@@ -1,0 +1,23 @@
+// The frame of a signed-in page below the home page: the top bar, a way back, and the
+// outcome of the last form post (a status for success, an alert for a refusal).
+import type { ReactNode } from 'react';
+import { TopBar } from './top-bar.tsx';
+
+export function SubPage({ member, result, children }: { member: { email: string; role: string }; result?: { ok: boolean; message: string }; children: ReactNode }) {
+  return (
+    <>
+      <TopBar member={member} />
+      <main>
+        <p>
+          <a href="/">← Workspace</a>
+        </p>
+        {result ? (
+          <div className={`banner ${result.ok ? 'success' : 'error'}`} role={result.ok ? 'status' : 'alert'}>
+            {result.message}
+          </div>
+        ) : null}
+        {children}
+      </main>
+    </>
+  );
+}
