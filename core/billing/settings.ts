@@ -15,6 +15,8 @@ import { scopeOf, stripeForConnection } from '../connectors/stripe/billing-sync.
 import { loadProductNames } from '../connectors/stripe/client.ts';
 import { updateConnectionSettings } from '../sync/connections.ts';
 import { queueSync } from '../sync/engine.ts';
+import { runSummary, type Counts } from '../sync/runs.ts';
+import { SyncRun } from '../models/sync.ts';
 
 export interface StripeSettingsView {
   connection: { id: string; role: 'customer_source' | 'billing_signal'; mode: 'live' | 'test' | null; state: string };
@@ -29,6 +31,28 @@ export interface StripeSettingsView {
   writeback: boolean | null;
   /** Rates in effect (USD value of one unit), and where each comes from. */
   fx: { currency: string; rate: number; source: 'built-in' | 'environment' | 'workspace' }[];
+  /** The newest walk of this connection (running or finished), with what it matched. */
+  last_run: {
+    kind: string;
+    status: string;
+    trigger: string;
+    started_at: string | null;
+    finished_at: string | null;
+    message: string | null;
+    progress: { done: number; total: number | null; phase: string | null };
+    counts: Pick<Counts, 'matched' | 'unmatched' | 'skipped' | 'ambiguous' | 'updated' | 'unchanged' | 'errors'>;
+  } | null;
+}
+
+const WALK_KINDS = ['full', 'reconcile', 'incremental'] as const;
+
+async function lastWalk(connectionId: Types.ObjectId): Promise<StripeSettingsView['last_run']> {
+  const run = await SyncRun.findOne({ connection_id: connectionId, kind: { $in: [...WALK_KINDS] } }).sort({ createdAt: -1 }).lean();
+  if (!run) return null;
+  const r = runSummary(run);
+  const { matched, unmatched, skipped, ambiguous, updated, unchanged, errors } = r.counts;
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return { kind: r.kind, status: r.status, trigger: r.trigger, started_at: iso(r.started_at), finished_at: iso(r.finished_at), message: r.message, progress: r.progress, counts: { matched, unmatched, skipped, ambiguous, updated, unchanged, errors } };
 }
 
 async function stripeConnectionOf(workspaceId: string, connectionId: string) {
@@ -69,7 +93,16 @@ export async function stripeSettingsView(workspaceId: string, connectionId: stri
     match_personal_emails: conn.settings?.match_personal_emails === true,
     writeback: conn.role === 'customer_source' ? conn.settings?.writeback === true : null,
     fx: [...fx.values()].sort((a, b) => a.currency.localeCompare(b.currency)),
+    last_run: await lastWalk(conn._id),
   };
+}
+
+/** "Run sync now": queues a full walk of this connection (one pending at a time). */
+export async function runStripeSyncNow(workspaceId: string, connectionId: string): Promise<{ queued: boolean; message: string }> {
+  const conn = await stripeConnectionOf(workspaceId, connectionId);
+  if (conn.state !== 'connected') throw new AppError('conflict', 'Reconnect Stripe first: this connection cannot sync until it is reauthorized');
+  await queueSync(connectionId, 'full', 'portal');
+  return { queued: true, message: 'Full sync queued: the counts below follow it as it runs.' };
 }
 
 const CURRENCY = /^[a-z]{3}$/;

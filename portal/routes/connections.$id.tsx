@@ -2,7 +2,8 @@
 // email matching, status writeback (Stripe as customer source only) and the workspace FX
 // table. Saving a change that alters billing queues a full walk so MRR follows at once.
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
-import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import { useEffect } from 'react';
+import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
@@ -30,7 +31,12 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
   if (!member) throw redirect('/');
   if (!canEdit(member.role)) return json({ ok: false as const, message: 'Only workspace owners and admins can change connection settings.' }, { status: 403 });
   try {
-    const r = await pivotal.saveStripeSettingsForm(member.workspaceId, params.id ?? '', await request.formData());
+    const form = await request.formData();
+    if (form.get('intent') === 'sync') {
+      const queued = await pivotal.runStripeSyncNow(member.workspaceId, params.id ?? '');
+      return json({ ok: true as const, message: queued.message });
+    }
+    const r = await pivotal.saveStripeSettingsForm(member.workspaceId, params.id ?? '', form);
     const message = !r.changed.length
       ? 'Nothing changed.'
       : r.resynced.length
@@ -48,25 +54,48 @@ export default function StripeConnectionSettings() {
   const { member, canEdit, settings: s } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== 'idle';
+  // While a walk runs, the counts refresh by themselves.
+  const revalidator = useRevalidator();
+  const walking = s.last_run?.status === 'running';
+  useEffect(() => {
+    if (!walking) return;
+    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), 3000);
+    return () => clearInterval(t);
+  }, [walking, revalidator]);
   const chosen = new Set(s.products);
   // Chosen products Stripe no longer lists (or could not be listed) stay visible and checked.
   const products = [...(s.available_products ?? []), ...s.products.filter((id) => !s.available_products?.some((p) => p.id === id)).map((id) => ({ id, name: id }))];
   const workspaceFx = s.fx.filter((r) => r.source === 'workspace').map((r) => `${r.currency.toUpperCase()} = ${r.rate}`);
   return (
     <SubPage member={member} result={result}>
+      <section className="card">
+        <h1>
+          Stripe{s.connection.mode === 'test' ? <span className="pill test">test mode</span> : null}
+          <span className={`pill ${s.connection.state}`}>{s.connection.state}</span>
+        </h1>
+        <p className="muted">
+          {s.connection.role === 'billing_signal'
+            ? 'Billing signal: plan, MRR, payment status and billing start are attached to your existing customers, matched by email domain. Stripe never creates customers here.'
+            : 'Customer source: every Stripe customer is a Pivotal customer.'}
+          {canEdit ? null : ' Only owners and admins can change these settings.'}
+        </p>
+      </section>
+
+      <section className="card" aria-label="Last sync">
+        <h2>Last sync</h2>
+        <LastRun run={s.last_run} />
+        {canEdit ? (
+          <Form method="post">
+            <input type="hidden" name="intent" value="sync" />
+            <button type="submit" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
+              Run sync now
+            </button>
+          </Form>
+        ) : null}
+      </section>
+
       <Form method="post">
         <fieldset disabled={!canEdit || busy} className="plain">
-          <section className="card">
-            <h1>
-              Stripe{s.connection.mode === 'test' ? <span className="pill test">test mode</span> : null}
-            </h1>
-            <p className="muted">
-              {s.connection.role === 'billing_signal'
-                ? 'Billing signal: plan, MRR, payment status and billing start are attached to your existing customers, matched by email domain. Stripe never creates customers here.'
-                : 'Customer source: every Stripe customer is a Pivotal customer.'}
-              {canEdit ? null : ' Only owners and admins can change these settings.'}
-            </p>
-          </section>
 
           <section className="card">
             <h2>Subscriptions that count</h2>
@@ -144,5 +173,42 @@ export default function StripeConnectionSettings() {
         </fieldset>
       </Form>
     </SubPage>
+  );
+}
+
+type LastRunView = ReturnType<typeof useLoaderData<typeof loader>>['settings']['last_run'];
+
+const RUN_COUNTS = [
+  ['matched', 'matched'],
+  ['unmatched', 'unmatched (no Pivotal customer on the domain)'],
+  ['skipped', 'skipped (no or personal email domain)'],
+  ['ambiguous', 'ambiguous'],
+  ['errors', 'errors'],
+] as const;
+
+/** What the newest walk did: when, how it ended, and the matched / unmatched / skipped counts. */
+function LastRun({ run }: { run: LastRunView }) {
+  if (!run) return <p className="muted">Not synced yet.</p>;
+  const running = run.status === 'running' || run.status === 'paused';
+  const when = run.finished_at ?? run.started_at;
+  return (
+    <>
+      <p>
+        {run.kind} sync <span className={`pill ${run.status}`}>{run.status}</span>
+        {when ? ` · ${running ? 'started' : 'finished'} ${new Date(when).toLocaleString()}` : ''}
+        {running ? ` · ${run.progress.done}${run.progress.total ? ` / ${run.progress.total}` : ''} ${run.progress.phase ?? ''}` : ''}
+      </p>
+      {run.message ? <p className="muted">{run.message}</p> : null}
+      <table className="grid compact">
+        <tbody>
+          {RUN_COUNTS.map(([key, label]) => (
+            <tr key={key}>
+              <td>{label}</td>
+              <td>{run.counts[key]}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }

@@ -230,7 +230,7 @@ describe('Stripe connection settings', () => {
     await page.goto(link);
     await page.getByRole('link', { name: 'settings' }).click();
     await page.waitForURL(`**/connections/${connectionId}`);
-    await expect(page.locator('h1').textContent()).resolves.toBe('Stripetest mode');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Stripetest modeconnected');
     expect(await page.getByLabel('All active subscriptions').isChecked()).toBe(true);
     expect(await page.locator('input[name=products]').evaluateAll((els) => els.map((e) => (e.parentElement as HTMLElement).textContent!.trim()))).toEqual([
       `Addon ${ids.addon}`,
@@ -260,6 +260,29 @@ describe('Stripe connection settings', () => {
     await page.getByRole('status').filter({ hasText: 'Nothing changed.' }).waitFor();
   });
 
+  it('shows what the last walk matched, and Run sync now queues a full walk', async () => {
+    const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
+    const page = await newPage();
+    await page.goto(link);
+    await page.goto(new URL(`/connections/${connectionId}`, page.url()).toString());
+    const last = page.getByRole('region', { name: 'Last sync' });
+    await expect(last.locator('p').first().textContent()).resolves.toMatch(/^full sync succeeded · finished /);
+    const rows = await last.locator('tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['matched', '2'],
+      ['unmatched (no Pivotal customer on the domain)', '0'],
+      ['skipped (no or personal email domain)', '0'],
+      ['ambiguous', '0'],
+      ['errors', '0'],
+    ]);
+    const portalWalks = () => Customer.db.collection('agenda_jobs').countDocuments({ name: 'sync.run', 'data.connection_id': connectionId, 'data.trigger': 'portal' });
+    await Customer.db.collection('agenda_jobs').deleteMany({ 'data.connection_id': connectionId }); // the worker took the walk queued earlier
+    expect(await portalWalks()).toBe(0);
+    await page.getByRole('button', { name: 'Run sync now' }).click();
+    await page.getByRole('status').filter({ hasText: 'Full sync queued' }).waitFor();
+    expect(await portalWalks()).toBe(1);
+  });
+
   it('explains bad input and keeps the saved settings', async () => {
     const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
     const page = await newPage();
@@ -286,9 +309,11 @@ describe('Stripe connection settings', () => {
     await page.goto(url);
     await expect(page.locator('main').textContent()).resolves.toContain('Only owners and admins can change these settings.');
     expect(await page.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Run sync now' }).count()).toBe(0);
     expect(await page.getByLabel('All active subscriptions').isDisabled()).toBe(true);
     const res = await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { scope: 'all' } });
     expect(res.status()).toBe(403);
+    expect((await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { intent: 'sync' } })).status()).toBe(403);
 
     const other = await createWorkspace({ name: 'Elsewhere' });
     const { link: otherLink } = await inviteMember({ workspaceId: String(other._id), email: 'owner@elsewhere.test', role: 'owner' });
