@@ -81,6 +81,10 @@ export default function Index() {
                 <p>
                   Connect: <a href="/connect/hubspot">HubSpot</a> · <a href="/connect/stripe">Stripe</a> ·{' '}
                   <a href="/connect/stripe?role=billing_signal">Stripe (billing signal only)</a>
+                  <span className="muted">
+                    {' · test mode: '}
+                    <a href="/connect/stripe?mode=test">Stripe</a> · <a href="/connect/stripe?role=billing_signal&mode=test">billing signal only</a>
+                  </span>
                 </p>
               ) : null}
             </section>
