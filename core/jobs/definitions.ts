@@ -25,4 +25,5 @@ defineJob('maintenance.cleanup', async () => {
 export async function scheduleRecurringJobs(): Promise<void> {
   await scheduleRepeating('maintenance.cleanup', '1 hour', { kind: 'cleanup' }, { unique: { name: 'maintenance.cleanup' } });
   await scheduleRepeating('events.sweep', '2 minutes', { kind: 'sweep' }, { unique: { name: 'events.sweep' } });
+  await scheduleRepeating('stripe.events.sweep', '5 minutes', { kind: 'sweep' }, { unique: { name: 'stripe.events.sweep' } });
 }

@@ -16,6 +16,8 @@ const inboundEventSchema = new Schema(
     payload: { type: Schema.Types.Mixed, default: null },
     status: { type: String, enum: ['received', 'processed', 'failed'], default: 'received' },
     error: { type: String, default: null },
+    /** processing attempts so far (Stripe events are retried by Pivotal, not redelivered) */
+    attempts: { type: Number, default: 0 },
     processed_at: { type: Date, default: null },
   },
   { timestamps: true },

@@ -20,6 +20,7 @@ import '../../core/connectors/stripe/index.ts';
 import { resolveAmbiguousMatch, resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../../core/billing/ambiguous.ts';
 import { customerView } from '../../core/customers/view.ts';
 import { stripeWebhookRouter } from '../../portal/http/stripe-webhooks.ts';
+import { RETRY_JOB, reprocessStripeEvent, sweepUnprocessedStripeEvents } from '../../core/connectors/stripe/webhooks.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { CustomerBilling } from '../../core/models/billing.ts';
 import { Types } from 'mongoose';
@@ -230,6 +231,42 @@ describe('webhooks', () => {
     await runSync({ connectionId, kind: 'reconcile', trigger: 'test' });
     expect(await signals()).toBe(2);
     expect(fake.writes).toEqual([]);
+  });
+});
+
+describe('webhooks whose processing fails', () => {
+  it('are answered 200 (recorded), kept as failed and retried by Pivotal until the newest state lands', async () => {
+    const ev = fake.updateSubscription(ids.trial_sub!, { status: 'active' }); // the trial converts: MRR 0 → 99.00
+    fake.failNext(1, 400, { shouldRetry: false, message: 'Stripe hiccup' });
+    expect(await fake.deliverEvent(hookUrl, ev, WHSEC)).toBe(200);
+    const key = `${connectionId}:${ev.id}`;
+    const failed = await InboundEvent.findOne({ event_id: key }).lean();
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, payload: { customer_id: ids.trial } });
+    expect(failed!.error).toContain('Stripe hiccup');
+    expect((await byDomain('trial.dev'))[0]!.mrr).toBe(0);
+    // Stripe will not redeliver a 200: the retry is Pivotal's own job, 30 s later.
+    const retry = await InboundEvent.db.collection('agenda_jobs').findOne({ name: RETRY_JOB, 'data.inbound_event_id': String(failed!._id) });
+    expect(retry!.nextRunAt.getTime() - Date.now()).toBeGreaterThan(20_000);
+    expect(await reprocessStripeEvent(String(failed!._id))).toBe(true);
+    expect(await InboundEvent.findOne({ event_id: key }).lean()).toMatchObject({ status: 'processed', attempts: 2, error: null });
+    expect((await byDomain('trial.dev'))[0]).toMatchObject({ mrr: 9900, plan: 'trial_plan' });
+    expect(await reprocessStripeEvent(String(failed!._id))).toBeNull(); // done is done
+    // A redelivery of the processed event stays a duplicate.
+    expect(await fake.deliverEvent(hookUrl, ev, WHSEC)).toBe(200);
+    expect(await InboundEvent.countDocuments({ event_id: key })).toBe(1);
+  });
+
+  it('events a crashed process left unprocessed are swept up after a grace period', async () => {
+    const stuck = await InboundEvent.create({
+      provider: 'stripe', event_id: `${connectionId}:evt_stuck`, connection_id: new Types.ObjectId(connectionId), workspace_id: new Types.ObjectId(workspaceId),
+      type: 'customer.updated', payload: { id: 'evt_stuck', type: 'customer.updated', customer_id: ids.acme },
+    });
+    expect(await sweepUnprocessedStripeEvents(60_000)).toBe(0); // still within its grace period
+    expect(await sweepUnprocessedStripeEvents(0)).toBe(1);
+    expect(await sweepUnprocessedStripeEvents(0)).toBe(1); // one pending retry, not two
+    expect(await InboundEvent.db.collection('agenda_jobs').countDocuments({ name: RETRY_JOB, 'data.inbound_event_id': String(stuck._id) })).toBe(1);
+    expect(await reprocessStripeEvent(String(stuck._id))).toBe(true);
+    expect(await sweepUnprocessedStripeEvents(0)).toBe(0);
   });
 });
 

@@ -13,7 +13,7 @@ import { stripeDashboardUrl } from '../../customers/view.ts';
 import type { BillingCounts } from '../../billing/apply.ts';
 import { createStripeClient, stripeCall, type Stripe } from './client.ts';
 import { runBillingWalk } from './billing-sync.ts';
-import { onSourceEvent, affectedCustomerId } from './webhooks.ts';
+import { onSourceEvent } from './webhooks.ts';
 
 function client(ctx: ConnectorContext): Stripe {
   return createStripeClient(ctx.credentials().accessToken);
@@ -143,6 +143,5 @@ registerAfterWalk('stripe', async (conn, kind, signal) => {
 
 // Stripe-as-source webhooks re-read the one customer through the engine (newest state wins).
 onSourceEvent(async (connectionId, event) => {
-  const id = affectedCustomerId(event as any);
-  if (id && event.type.startsWith('customer.') && !event.type.startsWith('customer.subscription.')) await queueRecordSync(connectionId, 'customer', id, event.id);
+  if (event.customerId && event.type.startsWith('customer.') && !event.type.startsWith('customer.subscription.')) await queueRecordSync(connectionId, 'customer', event.customerId, event.id);
 });
