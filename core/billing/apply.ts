@@ -10,7 +10,7 @@ import { DEFAULT_PERSONAL_DOMAINS } from '../models/workspace.ts';
 import { emitDomainEvent } from '../events/emit.ts';
 import { isDuplicateKeyError } from '../errors.ts';
 import { computeBilling, subscriptionMrrCents, type BillingInvoice, type BillingScope, type BillingSubscription } from './mrr.ts';
-import type { FxRates } from './fx.ts';
+import { MissingFxRateError, type FxRates } from './fx.ts';
 import { billingFor, noBilling, workspaceBilling, writeBilling as storeBilling, type BillingView } from './store.ts';
 
 /** One Stripe customer with everything its billing fields are computed from. */
@@ -210,6 +210,15 @@ export async function applyBilling(
   const writes: PendingWrite[] = [];
   const compute = (list: BillingSourceCustomer[]) =>
     computeBilling({ subscriptions: list.flatMap((s) => s.subscriptions), invoices: list.flatMap((s) => s.invoices), rates: ctx.rates, now: ctx.now, scope: ctx.scope });
+  // Customers whose billing could not be computed this time (an amount in a currency no FX
+  // table knows) keep what they had: they count as touched, so nothing clears them.
+  const kept: Types.ObjectId[] = [];
+  const cannotCompute = (e: unknown, list: BillingSourceCustomer[], customerIds: Types.ObjectId[]) => {
+    if (!(e instanceof MissingFxRateError)) throw e;
+    counts.errors += list.length;
+    for (const s of list) problems.push({ recordId: s.stripeCustomerId, message: e.message });
+    kept.push(...customerIds);
+  };
   if (ctx.linkToSource) {
     const linked = await lookup.linkedCustomers(sources.map((s) => s.stripeCustomerId));
     for (const s of sources) {
@@ -218,10 +227,14 @@ export async function applyBilling(
         counts.unmatched++;
         continue;
       }
-      counts.matched++;
-      writes.push({ customer, billing: compute([s]), stripeIds: [s.stripeCustomerId] });
+      try {
+        writes.push({ customer, billing: compute([s]), stripeIds: [s.stripeCustomerId] });
+        counts.matched++;
+      } catch (e) {
+        cannotCompute(e, [s], [customer._id]);
+      }
     }
-    return writeBilling(ctx, lookup, writes, counts, problems, opts.prune);
+    return withKept(await writeBilling(ctx, lookup, writes, counts, problems, opts.prune), kept);
   }
   const byDomain = new Map<string, BillingSourceCustomer[]>();
   for (const s of sources) {
@@ -241,11 +254,26 @@ export async function applyBilling(
 
   for (const [domain, list] of byDomain) {
     const matches = customers.get(domain) ?? [];
-    const amb = ambiguities.get(domain);
     if (!matches.length) {
       counts.unmatched += list.length;
       continue;
     }
+    const before = { ...counts };
+    const pending = writes.length;
+    try {
+      await applyDomain(domain, list, matches);
+    } catch (e) {
+      Object.assign(counts, before);
+      writes.length = pending;
+      cannotCompute(e, list, matches.map((m) => m._id));
+    }
+  }
+
+  return withKept(await writeBilling(ctx, lookup, writes, counts, problems, opts.prune), kept);
+
+  /** The Stripe customers of one domain onto its Pivotal customer(s). */
+  async function applyDomain(domain: string, list: BillingSourceCustomer[], matches: LeanCustomer[]): Promise<void> {
+    const amb = ambiguities.get(domain);
     const resolution = amb?.status === 'resolved' ? (amb.resolution as { winner?: string; split?: boolean; assignments?: Record<string, string> }) : null;
     if (resolution?.split && resolution.assignments) {
       // Each Stripe customer bills onto the Pivotal customer the split gave it.
@@ -263,12 +291,12 @@ export async function applyBilling(
         counts.matched += group.length;
         writes.push({ customer, billing: compute(group), stripeIds: rank(group) });
       }
-      continue;
+      return;
     }
     if (matches.length > 1) {
       counts.errors += list.length;
       for (const s of list) problems.push({ recordId: s.stripeCustomerId, message: `The domain ${domain} matches ${matches.length} Pivotal customers; link one before billing can attach` });
-      continue;
+      return;
     }
     const customer = matches[0]!;
     let effective = list;
@@ -285,8 +313,11 @@ export async function applyBilling(
     counts.matched += effective.length;
     writes.push({ customer, billing: compute(effective), stripeIds: rank(effective) });
   }
+}
 
-  return writeBilling(ctx, lookup, writes, counts, problems, opts.prune);
+function withKept<T extends { touched: Types.ObjectId[] }>(result: T, kept: Types.ObjectId[]): T {
+  if (kept.length) result.touched.push(...kept);
+  return result;
 }
 
 /** Writes the computed billing of matched customers (only what changed) and raises signals. */

@@ -134,6 +134,13 @@ export async function resolveSyncErrors(connectionId: Types.ObjectId, objectType
   await SyncError.updateMany({ connection_id: connectionId, object_type: objectType, record_id: { $in: recordIds }, resolved_at: null }, { $set: { resolved_at: new Date() } });
 }
 
+/** After a complete walk: every open error of this object type that the walk did not hit again is fixed. */
+export async function resolveSyncErrorsExcept(connectionId: Types.ObjectId, objectType: string, stillFailing: Iterable<string>): Promise<void> {
+  const failing = new Set(stillFailing);
+  const open = await SyncError.find({ connection_id: connectionId, object_type: objectType, resolved_at: null }, { record_id: 1 }).lean();
+  await resolveSyncErrors(connectionId, objectType, open.map((e) => e.record_id).filter((id) => !failing.has(id)));
+}
+
 /** Ignored errors (not yet modified in the source) for these records: the engine skips them. */
 export async function ignoredRecords(connectionId: Types.ObjectId, objectType: string, recordIds: string[]): Promise<Map<string, Date | null>> {
   if (recordIds.length === 0) return new Map();

@@ -15,6 +15,8 @@ import { runSync } from '../../core/sync/engine.ts';
 import { syncStripeCustomers } from '../../core/connectors/stripe/billing-sync.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { attachBilling } from '../../core/billing/store.ts';
+import { Workspace } from '../../core/models/workspace.ts';
+import { SyncError } from '../../core/models/sync.ts';
 import '../../core/connectors/stripe/index.ts';
 
 useTestDatabase('stripe_reads');
@@ -83,5 +85,40 @@ describe('reading Stripe', () => {
     expect(await billing()).toMatchObject({ mrr: 5000, payment_status: 'paid' });
     await syncStripeCustomers((await Connection.findById(conn._id))!, [customer]);
     expect(await billing()).toMatchObject({ mrr: 5000, payment_status: 'paid' });
+  });
+
+  it('a currency no FX table knows is a sync error for that customer alone, which keeps its billing', async () => {
+    const ws = await createWorkspace({ name: 'Far away' });
+    await createCustomers(ws._id, [{ name: 'Cedi', domain: 'cedi.gh' }, { name: 'Dollar', domain: 'dollar.com' }]);
+    const account = fake.addAccount({ name: 'Far away' });
+    const key = 'rk_test_farawayreadsaccount1';
+    fake.addApiKey(key, { mode: 'test', account, restricted: true });
+    const b = fake.book(account, false);
+    const product = b.insertProduct({ name: 'Plan' }).id as string;
+    const price = (currency: string, unit_amount: number) => b.insertPrice({ product, unit_amount, currency, recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const cedi = b.insertCustomer({ email: 'ama@cedi.gh' }).id as string;
+    const dollar = b.insertCustomer({ email: 'joe@dollar.com' }).id as string;
+    b.insertSubscription({ customer: cedi, items: [{ price: price('usd', 2000) }] } as any);
+    b.insertSubscription({ customer: dollar, items: [{ price: price('usd', 3000) }] } as any);
+    const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: key } });
+    const connectionId = String(conn._id);
+    const mrr = async () => Object.fromEntries((await attachBilling(await Customer.find({ workspace_id: ws._id }).lean())).map((c) => [c.domain, c.billing?.mrr ?? null]));
+
+    await runSync({ connectionId, kind: 'full', trigger: 'test' });
+    expect(await mrr()).toEqual({ 'cedi.gh': 2000, 'dollar.com': 3000 });
+
+    b.insertSubscription({ customer: cedi, items: [{ price: price('ghs', 50000) }] } as any); // 500 GHS a month, no rate anywhere
+    const run = await runSync({ connectionId, kind: 'reconcile', trigger: 'test' });
+    expect(run.status).toBe('succeeded');
+    expect(run.counts).toMatchObject({ matched: 1, errors: 1 });
+    expect(await mrr()).toEqual({ 'cedi.gh': 2000, 'dollar.com': 3000 }); // kept, not cleared
+    const errors = await SyncError.find({ connection_id: conn._id, resolved_at: null }).lean();
+    expect(errors.map((e) => [e.record_id, e.message])).toEqual([[cedi, 'No FX rate for GHS: add it to FX_RATES_USD or the workspace FX table']]);
+
+    await Workspace.updateOne({ _id: ws._id }, { $set: { 'settings.fx_rates_usd': { ghs: 0.08 } } });
+    const fixed = await runSync({ connectionId, kind: 'reconcile', trigger: 'test' });
+    expect(fixed.counts).toMatchObject({ matched: 2, errors: 0 });
+    expect(await mrr()).toEqual({ 'cedi.gh': 2000 + 500 * 0.08 * 100, 'dollar.com': 3000 });
+    expect(await SyncError.countDocuments({ connection_id: conn._id, resolved_at: null })).toBe(0); // fixed errors close
   });
 });

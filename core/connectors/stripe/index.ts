@@ -6,7 +6,7 @@
 import { ConnectorError, type Connector, type ConnectorContext, type Credentials, type SourceRecord } from '../connector.ts';
 import { registerConnector } from '../registry.ts';
 import { queueRecordSync, registerBillingRunner, registerAfterWalk } from '../../sync/engine.ts';
-import { saveProgress, finishRun, recordSyncError, emptyCounts, type Counts } from '../../sync/runs.ts';
+import { saveProgress, finishRun, recordSyncError, resolveSyncErrorsExcept, emptyCounts, type Counts } from '../../sync/runs.ts';
 import { domainFromEmail } from '../../domain.ts';
 import { env } from '../../env.ts';
 import { stripeDashboardUrl } from '../../customers/view.ts';
@@ -124,9 +124,12 @@ export async function runStripeBillingRun(connection: Parameters<typeof runBilli
     signal,
     progress: (p) => saveProgress(run._id, { counts: toCounts(p.counts), done: p.done, total: p.total, phase: p.phase }),
   });
-  for (const p of result.problems.slice(0, 1000)) {
-    if (kind === 'validate' || kind === 'preview') continue;
-    await recordSyncError({ connection, run, objectType: 'customer', recordId: p.recordId, error: new ConnectorError('permanent', p.message) });
+  if (kind !== 'validate' && kind !== 'preview') {
+    for (const p of result.problems.slice(0, 1000)) {
+      await recordSyncError({ connection, run, objectType: 'customer', recordId: p.recordId, error: new ConnectorError('permanent', p.message) });
+    }
+    // A whole walk saw every Stripe customer: errors it did not hit again are fixed.
+    if (!signal?.aborted) await resolveSyncErrorsExcept(connection._id, 'customer', result.problems.map((p) => p.recordId));
   }
   const problems = result.problems.map((p) => ({ object_type: 'customer', record_id: p.recordId, problem: p.message }));
   await finishRun(run._id, signal?.aborted ? 'paused' : 'succeeded', { counts: toCounts(result.counts), problems, results: result.results });
