@@ -17,6 +17,8 @@ import { Connection } from '../../core/models/connection.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { Workspace } from '../../core/models/workspace.ts';
 import { SyncError } from '../../core/models/sync.ts';
+import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { connectionStatus } from '../../core/sync/connections.ts';
 import '../../core/connectors/stripe/index.ts';
 
 useTestDatabase('stripe_reads');
@@ -120,5 +122,17 @@ describe('reading Stripe', () => {
     expect(fixed.counts).toMatchObject({ matched: 2, errors: 0 });
     expect(await mrr()).toEqual({ 'cedi.gh': 2000 + 500 * 0.08 * 100, 'dollar.com': 3000 });
     expect(await SyncError.countDocuments({ connection_id: conn._id, resolved_at: null })).toBe(0); // fixed errors close
+  });
+
+  it('a deauthorization from the Stripe dashboard asks the admin to reconnect', async () => {
+    const ws = await createWorkspace({ name: 'Revoked' });
+    const secret = 'whsec_revoked_endpoint_secret';
+    const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: fake.secretKey }, webhookSecret: secret });
+    const event = { id: 'evt_deauth_1', object: 'event', type: 'account.application.deauthorized', created: fake.now(), livemode: false, api_version: '2026-10-28.endive', data: { object: { id: 'ca_pivotal', object: 'application', name: 'Pivotal' } } };
+    const body = JSON.stringify(event);
+    const out = await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret));
+    expect(out.status).toBe(200);
+    const status = await connectionStatus(String(conn._id));
+    expect(status).toMatchObject({ state: 'reauthorize', state_reason: expect.stringContaining('disconnected from the Stripe dashboard') });
   });
 });

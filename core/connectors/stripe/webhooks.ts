@@ -14,6 +14,7 @@ import { decryptJson } from '../../crypto.ts';
 import { errorMessage, isDuplicateKeyError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { defineJob, enqueue } from '../../jobs/agenda.ts';
+import { markReauthorize } from '../../sync/connections.ts';
 import { syncStripeCustomers, type BillingConnection } from './billing-sync.ts';
 
 export const WEBHOOK_TOLERANCE_SEC = 300;
@@ -60,6 +61,12 @@ type StripeConnection = BillingConnection & { state: string };
 async function processEvent(conn: StripeConnection, record: InboundDoc, ref: StripeEventRef): Promise<boolean> {
   const attempts = (record.attempts ?? 0) + 1;
   try {
+    if (ref.type === 'account.application.deauthorized') {
+      // The account owner revoked Pivotal in their Stripe dashboard: syncing stops until they reconnect.
+      await markReauthorize(conn._id, 'Pivotal was disconnected from the Stripe dashboard: reconnect Stripe to resume billing updates');
+      await InboundEvent.updateOne({ _id: record._id }, { $set: { status: 'processed', processed_at: new Date(), error: null, attempts } });
+      return true;
+    }
     // As source, customer events re-sync the customer record first; billing follows for
     // every role (subscription and invoice events carry the billing changes).
     if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
