@@ -17,6 +17,7 @@ import { Connection } from '../../core/models/connection.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { Workspace } from '../../core/models/workspace.ts';
 import { SyncError } from '../../core/models/sync.ts';
+import { DomainEvent } from '../../core/models/events.ts';
 import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
 import { connectionStatus } from '../../core/sync/connections.ts';
 import '../../core/connectors/stripe/index.ts';
@@ -134,5 +135,42 @@ describe('reading Stripe', () => {
     expect(out.status).toBe(200);
     const status = await connectionStatus(String(conn._id));
     expect(status).toMatchObject({ state: 'reauthorize', state_reason: expect.stringContaining('disconnected from the Stripe dashboard') });
+  });
+
+  it('a one-off invoice whose payment failed makes the customer failing (default scope), once, in webhooks and walks alike', async () => {
+    const setup = async (name: string, scoped: boolean) => {
+      const ws = await createWorkspace({ name });
+      const domain = `${name.toLowerCase()}.io`;
+      await createCustomers(ws._id, [{ name, domain }]);
+      const account = fake.addAccount({ name });
+      const key = `rk_test_${name.toLowerCase()}oneoffaccount1`;
+      fake.addApiKey(key, { mode: 'test', account, restricted: true });
+      const b = fake.book(account, false);
+      const product = b.insertProduct({ name: 'Seat' }).id as string;
+      const price = b.insertPrice({ product, unit_amount: 1500, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+      const customer = b.insertCustomer({ email: `ap@${domain}` }).id as string;
+      const sub = b.insertSubscription({ customer, items: [{ price }] } as any).id as string;
+      b.insertInvoice({ customer, subscription: sub, status: 'paid', created: fake.now() - 86_400 });
+      const secret = `whsec_${name.toLowerCase()}_oneoff`;
+      const conn = await connectSource({
+        workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: key }, webhookSecret: secret,
+        ...(scoped ? { settings: { scope: { products: [product], lookup_keys: [] } } } : {}),
+      });
+      await runSync({ connectionId: String(conn._id), kind: 'full', trigger: 'test' });
+      const status = async () => (await attachBilling(await Customer.find({ workspace_id: ws._id }).lean()))[0]!.billing?.payment_status;
+      expect(await status()).toBe('paid');
+      // An onboarding fee billed on its own invoice, not the subscription's.
+      const invoice = b.insertInvoice({ customer, status: 'open', amount_due: 50000, currency: 'usd', billing_reason: 'manual', created: fake.now() }).id as string;
+      const failed = b.failInvoicePayment(invoice);
+      const body = JSON.stringify(failed);
+      expect((await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret))).status).toBe(200);
+      const afterWebhook = await status();
+      await runSync({ connectionId: String(conn._id), kind: 'reconcile', trigger: 'test' });
+      expect(await status()).toBe(afterWebhook);
+      return { afterWebhook, signals: await DomainEvent.countDocuments({ workspace_id: ws._id, type: 'customer.payment_failed' }) };
+    };
+    expect(await setup('Oneoff', false)).toEqual({ afterWebhook: 'failing', signals: 1 });
+    // Billing several companies from one account: a narrowed scope counts only its own subscriptions' invoices.
+    expect(await setup('Narrow', true)).toEqual({ afterWebhook: 'paid', signals: 0 });
   });
 });

@@ -15,7 +15,7 @@ import { resolveFxRates } from '../../billing/fx.ts';
 import { inScope, type BillingScope } from '../../billing/mrr.ts';
 import { applyBilling, BillingLookup, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
 import { billingFor, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
-import { createStripeClient, latestInvoices, listAll, loadProductNames, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, type Stripe } from './client.ts';
+import { createStripeClient, invoiceSubscriptionId, latestInvoices, listAll, loadProductNames, mapInvoice, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, unpaidInvoices, type Stripe } from './client.ts';
 
 /** The connection fields the runner needs (a mongoose document or a lean object). */
 export interface BillingConnection {
@@ -62,6 +62,18 @@ export interface BillingWalkResult {
   results: { stripe_customer_id: string; domain: string | null; outcome: string }[];
 }
 
+/**
+ * Payment status is the customer's most recent invoice, so besides each subscription's
+ * latest invoice the open and uncollectible ones count: a one-off invoice whose payment
+ * failed is payment news too. A narrowed scope counts only its own subscriptions' invoices.
+ */
+function addUnpaidInvoice(c: BillingSourceCustomer, inv: Stripe.Invoice, scope: BillingScope): void {
+  const sub = invoiceSubscriptionId(inv);
+  const scoped = !!(scope.products?.length || scope.lookupKeys?.length);
+  const counts = sub ? c.subscriptions.some((s) => s.id === sub) : !scoped;
+  if (counts && !c.invoices.some((i) => i.id === inv.id)) c.invoices.push(mapInvoice(inv));
+}
+
 /** Reads the whole account: Stripe customers with their in-scope subscriptions and latest invoices. */
 export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal?: AbortSignal, onPage?: (done: number) => Promise<void>): Promise<BillingSourceCustomer[]> {
   const products = await loadProductNames(stripe, signal);
@@ -88,6 +100,10 @@ export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal
     await onPage?.(done);
   }
   for (const [id, subs] of raw) customers.get(id)!.invoices = await latestInvoices(stripe, subs);
+  for (const inv of await unpaidInvoices(stripe, {}, signal)) {
+    const owner = customers.get(String(typeof inv.customer === 'string' ? inv.customer : inv.customer?.id));
+    if (owner) addUnpaidInvoice(owner, inv, scope);
+  }
   // Only Stripe customers with a subscription in scope carry billing.
   return [...customers.values()].filter((c) => c.subscriptions.length > 0);
 }
@@ -182,11 +198,13 @@ export async function readStripeCustomer(stripe: Stripe, id: string, scope: Bill
   // Only in-scope subscriptions and their invoices, exactly as the walk reads them, so a
   // webhook and the next reconcile agree on the payment status.
   const kept = raw.map((s) => [s, mapSubscription(s, products)] as const).filter(([, sub]) => sub.items.some((it) => inScope(it.price, scope)));
-  return {
+  const out: BillingSourceCustomer = {
     stripeCustomerId: id, email: cust.email ?? null, name: cust.name ?? null, domain: domainFromEmail(cust.email),
     subscriptions: kept.map(([, sub]) => sub),
     invoices: await latestInvoices(stripe, kept.map(([s]) => s)),
   };
+  for (const inv of await unpaidInvoices(stripe, { customer: id })) addUnpaidInvoice(out, inv, scope);
+  return out;
 }
 
 /**

@@ -127,6 +127,21 @@ export function mapInvoice(inv: Stripe.Invoice): BillingInvoice {
   };
 }
 
+/** The subscription an invoice bills (API versions from 2025-03-31 name it under `parent`), null for a one-off invoice. */
+export function invoiceSubscriptionId(inv: Stripe.Invoice): string | null {
+  const parent = (inv as { parent?: { subscription_details?: { subscription?: unknown } | null } | null }).parent;
+  return idOf(parent?.subscription_details?.subscription) ?? idOf((inv as { subscription?: unknown }).subscription);
+}
+
+/** Every open and uncollectible invoice of the account, or of one customer. */
+export async function unpaidInvoices(stripe: Stripe, filter: { customer?: string } = {}, signal?: AbortSignal): Promise<Stripe.Invoice[]> {
+  const out: Stripe.Invoice[] = [];
+  for (const status of ['open', 'uncollectible'] as const) {
+    for await (const page of listAll((p) => stripe.invoices.list({ ...p, ...filter, status }), signal)) out.push(...page);
+  }
+  return out;
+}
+
 /**
  * The latest invoice of each subscription, deduplicated. They come expanded
  * (SUBSCRIPTION_EXPAND); one that arrives as a bare id (an API or proxy that ignored the
