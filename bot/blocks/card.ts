@@ -69,7 +69,7 @@ function ownerText(owner: Owner | null): string {
   return mrkdwnField(owner.label, 200);
 }
 
-/** The one-line summary used in lists: "*Acme* (#12) · Plan: Growth · MRR $1,400 · at risk". */
+/** The one-line summary used in lists: "*Acme* (#12) · Plan: Growth, MRR $1,400 · at risk". */
 export function customerLine(c: any): string {
   const status = c.status && c.status !== 'active' ? ` · ${STATUS_LABELS[c.status] ?? mrkdwn(c.status)}` : '';
   return `*${mrkdwnField(c.name, 150)}* (#${c.display_id}) · ${mrkdwnField(billingLine(c), 300)}${status}`;

@@ -57,12 +57,12 @@ export const PAYMENT_LABELS: Record<string, string> = { paid: 'paid', past_due: 
 export const STATUS_LABELS: Record<string, string> = { active: 'Active', at_risk: 'At risk', churned: 'Churned', archived: 'Archived' };
 export const BUCKET_LABELS: Record<string, string> = { healthy: 'healthy', watch: 'watch', at_risk: 'at risk' };
 
-/** "Plan: Growth · MRR $1,400 · payment failing" (raw text: escape before mrkdwn use). */
+/** "Plan: Growth, MRR $1,400, payment failing", as PRODUCT.md words it (raw text: escape before mrkdwn use). */
 export function billingLine(c: { plan?: string | null; billing?: { plan?: string | null; mrr?: number | null; payment_status?: string | null } | null }): string {
   const plan = c.billing?.plan ?? c.plan ?? null;
   const mrr = formatMoneyCents(c.billing?.mrr);
   const payment = c.billing?.payment_status ?? 'none';
   const parts = [`Plan: ${plan ?? '—'}`, `MRR ${mrr ?? '—'}`];
   if (payment !== 'none') parts.push(PAYMENT_LABELS[payment] ?? payment);
-  return parts.join(' · ');
+  return parts.join(', ');
 }

@@ -93,7 +93,7 @@ describe('/pivotal lookups', () => {
     const { body } = await slash('Globex Corporation');
     expect(header(body)).toBe('Globex Corporation');
     expect(body.response_type).toBe('ephemeral');
-    expect(allText(body)).toContain('Plan: Growth · MRR $1,400 · payment failing');
+    expect(allText(body)).toContain('Plan: Growth, MRR $1,400, payment failing');
     expect(allText(body)).toContain('Alice');
     expect(validateBlocks(body.blocks, 'message')).toEqual([]);
   });

@@ -24,8 +24,8 @@ describe('format', () => {
     expect(mrkdwnField('&&&&&', 7)).toBe('&amp;…');
   });
   it('reads like the product spec', () => {
-    expect(billingLine(customer())).toBe('Plan: Growth · MRR $1,400 · payment failing');
-    expect(billingLine({ billing: { mrr: null, payment_status: 'none' } })).toBe('Plan: — · MRR —');
+    expect(billingLine(customer())).toBe('Plan: Growth, MRR $1,400, payment failing');
+    expect(billingLine({ billing: { mrr: null, payment_status: 'none' } })).toBe('Plan: —, MRR —');
   });
   it('computes tenure', () => {
     expect(tenure(new Date(Date.now() - 800 * 86_400_000))).toBe('2 yr 2 mo');
@@ -38,7 +38,7 @@ describe('customer card', () => {
     const blocks = customerCard(customer(), { owner: { slackUserId: 'U0OWNER01', label: 'Ann' } });
     expect(validateBlocks(blocks, 'message')).toEqual([]);
     const json = JSON.stringify(blocks);
-    expect(json).toContain('Plan: Growth · MRR $1,400 · payment failing');
+    expect(json).toContain('Plan: Growth, MRR $1,400, payment failing');
     expect(json).toContain('38/100 (at risk)');
     expect(json).toContain('<@U0OWNER01>');
     expect(json).toContain('https://dashboard.stripe.com/customers/cus_123');
