@@ -13,6 +13,7 @@ import { Customer } from '../../core/models/customer.ts';
 import { Contact } from '../../core/models/contact.ts';
 import '../../core/connectors/stripe/index.ts';
 import { attachBilling } from '../../core/billing/store.ts';
+import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
 
 useTestDatabase('stripe_source');
 let fake: FakeStripe;
@@ -72,5 +73,39 @@ describe('Stripe as the customer source', () => {
     const again = await runSync({ connectionId, kind: 'full', trigger: 'test' });
     expect(again.counts.updated).toBe(0);
     expect(fake.writes.every((w) => w.resource === 'customers')).toBe(true);
+  });
+
+  it('follows Stripe webhooks: new customers appear with their billing, edits apply newest-first, deletions archive', async () => {
+    const ws = await createWorkspace({ name: 'PLG hooks' });
+    const account = fake.addAccount({ name: 'PLG hooks' });
+    const key = 'rk_test_plghooksaccount00001';
+    fake.addApiKey(key, { mode: 'test', account, restricted: true });
+    const secret = 'whsec_plg_hooks_secret';
+    const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'customer_source', authType: 'token', credentials: { accessToken: key }, mode: 'test', webhookSecret: secret });
+    const b = fake.book(account, false);
+    const product = b.insertProduct({ name: 'Team' }).id as string;
+    const price = b.insertPrice({ product, unit_amount: 2500, currency: 'usd', recurring: { interval: 'month', interval_count: 1 }, lookup_key: 'team' }).id as string;
+    const deliver = async (event: object) => {
+      const body = JSON.stringify(event);
+      return (await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret))).status;
+    };
+    const customers = async () => (await attachBilling(await Customer.find({ workspace_id: ws._id }).lean())).map((c) => ({ name: c.name, status: c.status, mrr: c.billing?.mrr ?? null }));
+
+    const created = b.createCustomer({ email: 'founder@newco.dev', name: 'NewCo' });
+    const id = (created.data.object as { id: string }).id;
+    expect(await deliver(created)).toBe(200);
+    expect(await customers()).toEqual([{ name: 'NewCo', status: 'active', mrr: null }]);
+    expect(await deliver(b.createSubscription({ customer: id, items: [{ price, quantity: 3 }] }))).toBe(200);
+    expect(await customers()).toEqual([{ name: 'NewCo', status: 'active', mrr: 7500 }]);
+
+    const renamedFirst = b.updateCustomer(id, { name: 'NewCo Labs' });
+    const renamedAgain = b.updateCustomer(id, { name: 'NewCo Inc' });
+    expect(await deliver(renamedAgain)).toBe(200);
+    expect(await deliver(renamedFirst)).toBe(200); // late: the re-read still finds the newest name
+    expect(await customers()).toEqual([{ name: 'NewCo Inc', status: 'active', mrr: 7500 }]);
+
+    expect(await deliver(b.deleteCustomer(id))).toBe(200);
+    expect((await customers()).map((c) => c.status)).toEqual(['archived']);
+    expect(fake.writes.filter((w) => w.path.includes(id))).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@
 // ever writes subscriptions, invoices, prices or payments.
 import { ConnectorError, type Connector, type ConnectorContext, type Credentials, type SourceRecord } from '../connector.ts';
 import { registerConnector } from '../registry.ts';
-import { queueRecordSync, registerBillingRunner, registerAfterWalk } from '../../sync/engine.ts';
+import { Types } from 'mongoose';
+import { syncRecord, registerBillingRunner, registerAfterWalk } from '../../sync/engine.ts';
+import { SourceLink } from '../../models/sync.ts';
 import { saveProgress, finishRun, recordSyncError, resolveSyncErrorsExcept, emptyCounts, type Counts } from '../../sync/runs.ts';
 import { domainFromEmail } from '../../domain.ts';
 import { env } from '../../env.ts';
@@ -144,7 +146,13 @@ registerAfterWalk('stripe', async (conn, kind, signal) => {
   await runBillingWalk(conn as any, kind === 'incremental' ? 'reconcile' : kind, { signal });
 });
 
-// Stripe-as-source webhooks re-read the one customer through the engine (newest state wins).
+// Stripe-as-source webhooks re-read the one customer through the engine (newest state wins),
+// in line, so the billing read that follows finds the customer it attaches to: on a
+// customer event, and on any other event about a Stripe customer not synced yet.
 onSourceEvent(async (connectionId, event) => {
-  if (event.customerId && event.type.startsWith('customer.') && !event.type.startsWith('customer.subscription.')) await queueRecordSync(connectionId, 'customer', event.customerId, event.id);
+  if (!event.customerId) return;
+  const customerEvent = event.type.startsWith('customer.') && !event.type.startsWith('customer.subscription.');
+  if (!customerEvent && (await SourceLink.exists({ connection_id: new Types.ObjectId(connectionId), target_type: 'customer', external_id: event.customerId }))) return;
+  const r = await syncRecord(connectionId, 'customer', event.customerId, 'webhook');
+  if (r.status === 'failed') throw new Error(r.message ?? 'record sync failed');
 });
