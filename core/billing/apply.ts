@@ -5,6 +5,7 @@
 // a winner or splits the customer, and a payment-failing signal once per transition.
 import { Types } from 'mongoose';
 import { AmbiguousMatch, SourceLink } from '../models/sync.ts';
+import { Connection } from '../models/connection.ts';
 import { Customer, type PaymentStatus } from '../models/customer.ts';
 import { DEFAULT_PERSONAL_DOMAINS } from '../models/workspace.ts';
 import { emitDomainEvent } from '../events/emit.ts';
@@ -155,6 +156,15 @@ export class BillingLookup {
   async billingOf(customerIds: Types.ObjectId[]): Promise<Map<string, BillingView>> {
     if (this.preloaded) return new Map(customerIds.map((id) => [String(id), this.preloaded!.billing.get(String(id)) ?? noBilling()]));
     return billingFor(customerIds);
+  }
+
+  private others: Promise<Map<string, boolean>> | null = null;
+  /** The workspace's other Stripe connections still in use → whether each is live mode. */
+  otherStripeConnections(): Promise<Map<string, boolean>> {
+    this.others ??= Connection.find({ workspace_id: this.ctx.workspaceId, provider: 'stripe', state: { $ne: 'disconnected' } }, { _id: 1, mode: 1 })
+      .lean()
+      .then((rows) => new Map(rows.filter((c) => String(c._id) !== String(this.ctx.connectionId)).map((c) => [String(c._id), c.mode !== 'test'])));
+    return this.others;
   }
 
   /** Keeps a preloaded lookup current after a write. */
@@ -333,9 +343,19 @@ async function writeBilling(
   const changed: { workspaceId: Types.ObjectId; customerId: Types.ObjectId; billing: BillingView }[] = [];
   const signals: (() => Promise<unknown>)[] = [];
   const current = await lookup.billingOf(writes.map((w) => w.customer._id));
+  const others = await lookup.otherStripeConnections();
   for (const w of writes) {
-    touched.push(w.customer._id);
     const prev = current.get(String(w.customer._id)) ?? noBilling();
+    // Another Stripe connection of the workspace already bills this customer: live mode
+    // beats test mode, and between equals the one that billed it first keeps it, so two
+    // connections never take turns rewriting a customer's billing.
+    const owner = prev.stripe_connection_id ? others.get(String(prev.stripe_connection_id)) : undefined;
+    if (owner !== undefined && !(ctx.livemode && !owner)) {
+      counts.matched -= w.stripeIds.length;
+      counts.skipped += w.stripeIds.length;
+      continue;
+    }
+    touched.push(w.customer._id);
     const next: BillingView = {
       mrr: w.billing.mrr,
       plan: w.billing.plan,

@@ -173,4 +173,38 @@ describe('reading Stripe', () => {
     // Billing several companies from one account: a narrowed scope counts only its own subscriptions' invoices.
     expect(await setup('Narrow', true)).toEqual({ afterWebhook: 'paid', signals: 0 });
   });
+
+  it('live and test connections of one workspace never take turns on a customer: live mode wins', async () => {
+    const ws = await createWorkspace({ name: 'Two modes' });
+    await createCustomers(ws._id, [{ name: 'Shared', domain: 'shared.co' }, { name: 'Staging', domain: 'staging.shared.dev' }]);
+    const account = fake.addAccount({ name: 'Two modes' });
+    const keys = { live: 'rk_live_twomodesaccount00001', test: 'rk_test_twomodesaccount00001' };
+    fake.addApiKey(keys.live, { mode: 'live', account, restricted: true });
+    fake.addApiKey(keys.test, { mode: 'test', account, restricted: true });
+    const seed = (livemode: boolean, email: string, cents: number) => {
+      const b = fake.book(account, livemode);
+      const product = b.insertProduct({ name: livemode ? 'Live' : 'Test' }).id as string;
+      const price = b.insertPrice({ product, unit_amount: cents, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+      b.insertSubscription({ customer: b.insertCustomer({ email }).id as string, items: [{ price }] } as any);
+    };
+    seed(false, 'qa@shared.co', 100); // someone's test subscription on the real company's domain
+    seed(false, 'qa@staging.shared.dev', 200);
+    seed(true, 'ap@shared.co', 90000);
+    const connect = async (mode: 'live' | 'test') =>
+      String((await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode, credentials: { accessToken: keys[mode] } }))._id);
+    const test = await connect('test');
+    const live = await connect('live');
+    const billing = async () =>
+      Object.fromEntries((await attachBilling(await Customer.find({ workspace_id: ws._id }).lean())).map((c) => [c.domain, [c.billing?.mrr ?? null, c.billing?.stripe_livemode ?? null]]));
+
+    await runSync({ connectionId: test, kind: 'full', trigger: 'test' });
+    expect(await billing()).toEqual({ 'shared.co': [100, false], 'staging.shared.dev': [200, false] });
+    await runSync({ connectionId: live, kind: 'full', trigger: 'test' });
+    expect(await billing()).toEqual({ 'shared.co': [90000, true], 'staging.shared.dev': [200, false] });
+    const again = await runSync({ connectionId: test, kind: 'reconcile', trigger: 'test' });
+    expect(again.counts).toMatchObject({ matched: 1, skipped: 1, updated: 0 });
+    expect(await billing()).toEqual({ 'shared.co': [90000, true], 'staging.shared.dev': [200, false] });
+    await runSync({ connectionId: live, kind: 'reconcile', trigger: 'test' });
+    expect(await billing()).toEqual({ 'shared.co': [90000, true], 'staging.shared.dev': [200, false] });
+  });
 });
