@@ -57,7 +57,9 @@ function defaultSettings(provider: Provider, role: string): Record<string, unkno
     auto_sync: true,
     // Writeback is on by default for CRMs, off for Stripe-as-source, impossible for billing signals.
     writeback: provider !== 'stripe',
-    match_key: 'domain',
+    // Stripe as the source (PLG): every Stripe customer is a customer, however many share a
+    // domain (gmail.com, two teams of one company), so its identity is the Stripe customer id.
+    match_key: provider === 'stripe' && role === 'customer_source' ? 'external_id' : 'domain',
     ...(role === 'billing_signal' ? { writeback: false } : {}),
   };
 }

@@ -331,6 +331,7 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
   const problems: { object_type: string; record_id: string; name: string | null; match_key: string | null; problem: string }[] = [];
   const seen = new Map<string, string>();
   const mapping = mappingOf(env);
+  const byDomain = ((conn.settings as { match_key?: string } | null)?.match_key ?? 'domain') === 'domain';
   let cursor: string | null = null;
   let done = 0;
   do {
@@ -348,7 +349,10 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
         continue;
       }
       const problem = (p: string) => problems.push({ object_type: r.objectType, record_id: r.externalId, name: m.name, match_key: m.domain, problem: p });
-      if (!m.domain) {
+      if (!byDomain) {
+        // Matched by external id: every record is its own customer, whatever its domain.
+        counts.unmatched++;
+      } else if (!m.domain) {
         counts.skipped++;
         problem('missing match key (no domain)');
       } else if (seen.has(m.domain)) {

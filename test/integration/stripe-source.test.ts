@@ -32,6 +32,13 @@ beforeAll(async () => {
   ids.bob = b.insertCustomer({ email: 'bob@gmail.com', name: 'Bob Builder' }).id as string;
   b.insertSubscription({ customer: ids.ada, items: [{ price, quantity: 2 }] } as any);
   b.insertSubscription({ customer: ids.bob, items: [{ price }] } as any);
+  // A second payer on gmail.com is a customer of its own, not a duplicate of Bob.
+  ids.eve = b.insertCustomer({ email: 'eve@gmail.com', name: 'Eve Online' }).id as string;
+  b.insertSubscription({ customer: ids.eve, items: [{ price }], status: 'trialing' } as any);
+  // Outside the source filter (no live subscription): a sign-up that never paid, and a cancellation.
+  b.insertCustomer({ email: 'carol@signup.dev', name: 'Carol Signup' });
+  ids.dave = b.insertCustomer({ email: 'dave@gone.dev', name: 'Dave Gone' }).id as string;
+  b.insertSubscription({ customer: ids.dave, items: [{ price }], status: 'canceled' } as any);
   const ws = await createWorkspace({ name: 'PLG' });
   workspaceId = String(ws._id);
   const conn = await connectSource({ workspaceId, provider: 'stripe', role: 'customer_source', authType: 'token', credentials: { accessToken: fake.secretKey }, mode: 'test' });
@@ -48,8 +55,10 @@ describe('Stripe as the customer source', () => {
   it('creates a customer per Stripe customer (no contacts) with billing fields attached', async () => {
     const summary = await runSync({ connectionId, kind: 'full', trigger: 'test' });
     expect(summary.status).toBe('succeeded');
+    expect(summary.counts).toMatchObject({ created: 3, skipped: 2, errors: 0 });
     const customers = await attachBilling(await Customer.find({ workspace_id: workspaceId }).sort({ name: 1 }).lean());
-    expect(customers.map((c) => c.name)).toEqual(['Analytical Engines', 'Bob Builder']);
+    expect(customers.map((c) => c.name)).toEqual(['Analytical Engines', 'Bob Builder', 'Eve Online']);
+    expect(customers[2]!.billing).toMatchObject({ mrr: 0, plan: 'pro', stripe_customer_id: ids.eve }); // trialing: a customer, no MRR yet
     const ada = customers[0]!;
     expect(ada.billing).toMatchObject({ mrr: 9800, plan: 'pro', stripe_customer_id: ids.ada, stripe_livemode: false });
     // a personal-email customer is still a customer when Stripe is the source
@@ -94,7 +103,15 @@ describe('Stripe as the customer source', () => {
     const created = b.createCustomer({ email: 'founder@newco.dev', name: 'NewCo' });
     const id = (created.data.object as { id: string }).id;
     expect(await deliver(created)).toBe(200);
-    expect(await customers()).toEqual([{ name: 'NewCo', status: 'active', mrr: null }]);
+    expect(await customers()).toEqual([]); // signed up, not subscribed yet
+    const subscribed = b.createSubscription({ customer: id, items: [{ price, quantity: 3 }] });
+    expect(await deliver(subscribed)).toBe(200);
+    expect(await customers()).toEqual([{ name: 'NewCo', status: 'active', mrr: 7500 }]);
+
+    // Cancelling the only subscription takes the customer out of the filter; a new one brings it back.
+    const subId = (subscribed.data.object as { id: string }).id;
+    expect(await deliver(b.cancelSubscription(subId))).toBe(200);
+    expect((await Customer.findOne({ workspace_id: ws._id }).lean())).toMatchObject({ status: 'archived', archived_reason: 'left_filter' });
     expect(await deliver(b.createSubscription({ customer: id, items: [{ price, quantity: 3 }] }))).toBe(200);
     expect(await customers()).toEqual([{ name: 'NewCo', status: 'active', mrr: 7500 }]);
 

@@ -5,16 +5,15 @@
 // ever writes subscriptions, invoices, prices or payments.
 import { ConnectorError, type Connector, type ConnectorContext, type Credentials, type SourceRecord } from '../connector.ts';
 import { registerConnector } from '../registry.ts';
-import { Types } from 'mongoose';
 import { syncRecord, registerBillingRunner, registerAfterWalk } from '../../sync/engine.ts';
-import { SourceLink } from '../../models/sync.ts';
 import { saveProgress, finishRun, recordSyncError, resolveSyncErrorsExcept, emptyCounts, type Counts } from '../../sync/runs.ts';
 import { domainFromEmail } from '../../domain.ts';
 import { env } from '../../env.ts';
 import { stripeDashboardUrl } from '../../customers/view.ts';
 import type { BillingCounts } from '../../billing/apply.ts';
-import { createStripeClient, stripeCall, type Stripe } from './client.ts';
-import { runBillingWalk } from './billing-sync.ts';
+import { createStripeClient, listAll, mapSubscription, stripeCall, type Stripe } from './client.ts';
+import { runBillingWalk, scopeOf } from './billing-sync.ts';
+import { inScope, type BillingScope } from '../../billing/mrr.ts';
 import { onSourceEvent } from './webhooks.ts';
 
 function client(ctx: ConnectorContext): Stripe {
@@ -41,6 +40,40 @@ function toRecord(c: Stripe.Customer | Stripe.DeletedCustomer, livemode: boolean
     },
     url: stripeDashboardUrl(cust.id, livemode),
   };
+}
+
+/**
+ * The source filter of Stripe as the customer source is the connection's subscription
+ * scope (PRODUCT.md): a Stripe customer is a customer while it has a live subscription in
+ * scope (any status but canceled and never-started; trials and failing payments count).
+ * A customer that loses its last one leaves the filter and is archived, not deleted.
+ */
+const LIVE_SUBSCRIPTION = new Set(['active', 'past_due', 'trialing', 'unpaid', 'paused']);
+
+function keepsCustomer(sub: Stripe.Subscription, scope: BillingScope): boolean {
+  return LIVE_SUBSCRIPTION.has(sub.status) && mapSubscription(sub, new Map()).items.some((it) => inScope(it.price, scope));
+}
+
+// The account's subscribed customers, cached briefly so a walk does not re-list them per page.
+const subscribedCache = new Map<string, { at: number; scope: string; ids: Set<string> }>();
+async function subscribedCustomers(ctx: ConnectorContext, stripe: Stripe, fresh: boolean): Promise<Set<string>> {
+  const scope = scopeOf(ctx.settings);
+  const key = JSON.stringify(scope);
+  const hit = subscribedCache.get(ctx.connectionId);
+  if (!fresh && hit && hit.scope === key && Date.now() - hit.at < 60_000) return hit.ids;
+  const ids = new Set<string>();
+  // Without a status, Stripe lists every subscription that is not canceled.
+  for await (const page of listAll((p) => stripe.subscriptions.list(p))) {
+    for (const sub of page) if (keepsCustomer(sub, scope)) ids.add(typeof sub.customer === 'string' ? sub.customer : sub.customer.id);
+  }
+  subscribedCache.set(ctx.connectionId, { at: Date.now(), scope: key, ids });
+  return ids;
+}
+
+async function isSubscribed(ctx: ConnectorContext, stripe: Stripe, customerId: string): Promise<boolean> {
+  const scope = scopeOf(ctx.settings);
+  for await (const page of listAll((p) => stripe.subscriptions.list({ ...p, customer: customerId }))) if (page.some((sub) => keepsCustomer(sub, scope))) return true;
+  return false;
 }
 
 const livemodeOf = (ctx: ConnectorContext) => ctx.settings.mode !== 'test' && !String(ctx.credentials().accessToken).includes('_test_');
@@ -83,13 +116,18 @@ export const stripeConnector: Connector = {
     const stripe = client(ctx);
     const page = await stripeCall(() => stripe.customers.list({ limit: Math.min(100, req.pageSize ?? 100), ...(req.cursor ? { starting_after: req.cursor } : {}) }));
     const live = livemodeOf(ctx);
-    return { records: page.data.map((c) => toRecord(c, live)), nextCursor: page.has_more && page.data.length ? page.data[page.data.length - 1]!.id : null };
+    const subscribed = await subscribedCustomers(ctx, stripe, !req.cursor); // a walk's first page always reads afresh
+    const records = page.data.map((c) => ({ ...toRecord(c, live), ...(subscribed.has(c.id) ? {} : { outOfScope: true }) }));
+    return { records, nextCursor: page.has_more && page.data.length ? page.data[page.data.length - 1]!.id : null };
   },
   async fetchOne(ctx, kind, externalId) {
     if (kind !== 'customer') return null;
     try {
-      const c = await stripeCall(() => client(ctx).customers.retrieve(externalId));
-      return toRecord(c, livemodeOf(ctx));
+      const stripe = client(ctx);
+      const c = await stripeCall(() => stripe.customers.retrieve(externalId));
+      const rec = toRecord(c, livemodeOf(ctx));
+      if (!rec.deleted && !(await isSubscribed(ctx, stripe, externalId))) rec.outOfScope = true;
+      return rec;
     } catch (e) {
       if (e instanceof ConnectorError && e.status === 404) return null;
       throw e;
@@ -147,12 +185,10 @@ registerAfterWalk('stripe', async (conn, kind, signal) => {
 });
 
 // Stripe-as-source webhooks re-read the one customer through the engine (newest state wins),
-// in line, so the billing read that follows finds the customer it attaches to: on a
-// customer event, and on any other event about a Stripe customer not synced yet.
+// in line, so the billing read that follows finds the customer it attaches to. Every event
+// about a customer does: subscription events move it in or out of the source filter.
 onSourceEvent(async (connectionId, event) => {
   if (!event.customerId) return;
-  const customerEvent = event.type.startsWith('customer.') && !event.type.startsWith('customer.subscription.');
-  if (!customerEvent && (await SourceLink.exists({ connection_id: new Types.ObjectId(connectionId), target_type: 'customer', external_id: event.customerId }))) return;
   const r = await syncRecord(connectionId, 'customer', event.customerId, 'webhook');
   if (r.status === 'failed') throw new Error(r.message ?? 'record sync failed');
 });
