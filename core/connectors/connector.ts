@@ -19,6 +19,8 @@ export interface SourceRecord {
   deleted?: boolean;
   /** outside the connection's source filter (list, lifecycle stage, …): archived, not deleted */
   outOfScope?: boolean;
+  /** why, when validation should list it as a problem record (e.g. no subscription in the scope) */
+  outOfScopeReason?: string;
   /** raw provider fields, as the source names them (mapped by the engine) */
   fields: Record<string, unknown>;
   /** contact → the customer record(s) it belongs to, by external id */

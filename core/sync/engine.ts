@@ -344,11 +344,12 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
       existing.set(c.domain!, (existing.get(c.domain!) ?? 0) + 1);
     }
     for (const { r, m } of mapped) {
+      const problem = (p: string) => problems.push({ object_type: r.objectType, record_id: r.externalId, name: m.name, match_key: m.domain, problem: p });
       if (r.deleted || r.outOfScope) {
         counts.skipped++;
+        if (r.outOfScopeReason) problem(r.outOfScopeReason);
         continue;
       }
-      const problem = (p: string) => problems.push({ object_type: r.objectType, record_id: r.externalId, name: m.name, match_key: m.domain, problem: p });
       if (!byDomain) {
         // Matched by external id: every record is its own customer, whatever its domain.
         counts.unmatched++;

@@ -36,7 +36,7 @@ beforeAll(async () => {
   ids.eve = b.insertCustomer({ email: 'eve@gmail.com', name: 'Eve Online' }).id as string;
   b.insertSubscription({ customer: ids.eve, items: [{ price }], status: 'trialing' } as any);
   // Outside the source filter (no live subscription): a sign-up that never paid, and a cancellation.
-  b.insertCustomer({ email: 'carol@signup.dev', name: 'Carol Signup' });
+  ids.carol = b.insertCustomer({ email: 'carol@signup.dev', name: 'Carol Signup' }).id as string;
   ids.dave = b.insertCustomer({ email: 'dave@gone.dev', name: 'Dave Gone' }).id as string;
   b.insertSubscription({ customer: ids.dave, items: [{ price }], status: 'canceled' } as any);
   const ws = await createWorkspace({ name: 'PLG' });
@@ -52,6 +52,14 @@ afterAll(async () => {
 });
 
 describe('Stripe as the customer source', () => {
+  it('validate lists the Stripe customers without a live subscription in scope, and writes nothing', async () => {
+    const v = await runSync({ connectionId, kind: 'validate', trigger: 'test' });
+    expect(v.counts).toMatchObject({ unmatched: 3, skipped: 2, errors: 0 });
+    const problems = (v.problems as { record_id: string; problem: string }[]).map((p) => `${p.record_id}: ${p.problem}`).sort();
+    expect(problems).toEqual([ids.carol, ids.dave].map((id) => `${id}: no live subscription in the subscription scope`).sort());
+    expect(await Customer.countDocuments({ workspace_id: workspaceId })).toBe(0);
+  });
+
   it('creates a customer per Stripe customer (no contacts) with billing fields attached', async () => {
     const summary = await runSync({ connectionId, kind: 'full', trigger: 'test' });
     expect(summary.status).toBe('succeeded');

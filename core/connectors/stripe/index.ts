@@ -76,6 +76,8 @@ async function isSubscribed(ctx: ConnectorContext, stripe: Stripe, customerId: s
   return false;
 }
 
+const OUT_OF_SCOPE = { outOfScope: true, outOfScopeReason: 'no live subscription in the subscription scope' } as const;
+
 const livemodeOf = (ctx: ConnectorContext) => ctx.settings.mode !== 'test' && !String(ctx.credentials().accessToken).includes('_test_');
 
 export const stripeConnector: Connector = {
@@ -117,7 +119,7 @@ export const stripeConnector: Connector = {
     const page = await stripeCall(() => stripe.customers.list({ limit: Math.min(100, req.pageSize ?? 100), ...(req.cursor ? { starting_after: req.cursor } : {}) }));
     const live = livemodeOf(ctx);
     const subscribed = await subscribedCustomers(ctx, stripe, !req.cursor); // a walk's first page always reads afresh
-    const records = page.data.map((c) => ({ ...toRecord(c, live), ...(subscribed.has(c.id) ? {} : { outOfScope: true }) }));
+    const records = page.data.map((c) => ({ ...toRecord(c, live), ...(subscribed.has(c.id) ? {} : OUT_OF_SCOPE) }));
     return { records, nextCursor: page.has_more && page.data.length ? page.data[page.data.length - 1]!.id : null };
   },
   async fetchOne(ctx, kind, externalId) {
@@ -126,8 +128,7 @@ export const stripeConnector: Connector = {
       const stripe = client(ctx);
       const c = await stripeCall(() => stripe.customers.retrieve(externalId));
       const rec = toRecord(c, livemodeOf(ctx));
-      if (!rec.deleted && !(await isSubscribed(ctx, stripe, externalId))) rec.outOfScope = true;
-      return rec;
+      return rec.deleted || (await isSubscribed(ctx, stripe, externalId)) ? rec : { ...rec, ...OUT_OF_SCOPE };
     } catch (e) {
       if (e instanceof ConnectorError && e.status === 404) return null;
       throw e;
