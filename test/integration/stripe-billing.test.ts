@@ -12,6 +12,7 @@ import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { Workspace } from '../../core/models/workspace.ts';
+import { Connection } from '../../core/models/connection.ts';
 import { AmbiguousMatch } from '../../core/models/sync.ts';
 import { DomainEvent, InboundEvent } from '../../core/models/events.ts';
 import { connectSource } from '../../core/sync/connections.ts';
@@ -94,6 +95,7 @@ beforeAll(async () => {
   sub('yen_sub', ids.yen!, [{ price: pYen }], { start_date: now - 7 * DAY, created: now - 7 * DAY });
   cust('nomatch', 'n@nomatch.org');
   sub('nomatch_sub', ids.nomatch!, [{ price: pSmall }]);
+  cust('lonely', 'signup@lonely.com'); // a Stripe customer with no subscription: no billing, listed by validate
   cust('personal', 'someone@gmail.com');
   sub('personal_sub', ids.personal!, [{ price: pSmall }]);
   ids.now = String(now);
@@ -114,6 +116,42 @@ async function byDomain(domain: string) {
   const all = await attachBilling(await Customer.find({ workspace_id: workspaceId, domain }).sort({ display_id: 1 }).lean());
   return all.map(customerView);
 }
+
+describe('validate and preview', () => {
+  it('validate lists the problem records and writes nothing', async () => {
+    fake.clearLogs();
+    const v = await runSync({ connectionId, kind: 'validate', trigger: 'test' });
+    expect(v.status).toBe('succeeded');
+    expect(v.counts).toMatchObject({ skipped: 1, ambiguous: 2 });
+    const problems = (v.problems as { record_id: string; problem: string }[]).map((p) => `${p.record_id}: ${p.problem}`).sort();
+    expect(problems).toEqual([
+      `${ids.dup1}: 2 Stripe customers share the domain dup.com`,
+      `${ids.dup2}: 2 Stripe customers share the domain dup.com`,
+      `${ids.lonely}: no subscription in the subscription scope`,
+      `${ids.personal}: personal email domain gmail.com`,
+    ].sort());
+    expect(await CustomerBilling.countDocuments({ workspace_id: new Types.ObjectId(workspaceId) })).toBe(0);
+    expect(fake.writes).toEqual([]);
+  });
+
+  it('preview syncs the first 10 Stripe customers and says what became of each', async () => {
+    const p = await runSync({ connectionId, kind: 'preview', trigger: 'test' });
+    expect(p.status).toBe('succeeded');
+    const outcomes = Object.fromEntries((p.results as { stripe_customer_id: string; outcome: string }[]).map((r) => [r.stripe_customer_id, r.outcome]));
+    expect(Object.keys(outcomes)).toHaveLength(10);
+    expect(outcomes).toMatchObject({
+      [ids.acme!]: 'matched acme',
+      [ids.dup1!]: 'matched dup',
+      [ids.dup2!]: 'matched dup',
+      [ids.nomatch!]: 'unmatched: no Pivotal customer has this domain',
+      [ids.personal!]: 'personal email domain gmail.com',
+    });
+    expect((await byDomain('acme.com'))[0]!.mrr).toBe(2 * 5000 * 0.8 + 30000 / 3);
+    expect(await DomainEvent.countDocuments({ type: 'customer.payment_failed' })).toBe(0);
+    expect((await Connection.findById(connectionId).lean())!.first_full_sync_at ?? null).toBeNull(); // the match key can still change
+    expect(fake.writes).toEqual([]);
+  });
+});
 
 describe('full billing sync', () => {
   it('attaches plan, mrr, payment status and start date exactly', async () => {

@@ -75,7 +75,7 @@ function addUnpaidInvoice(c: BillingSourceCustomer, inv: Stripe.Invoice, scope: 
 }
 
 /** Reads the whole account: Stripe customers with their in-scope subscriptions and latest invoices. */
-export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal?: AbortSignal, onPage?: (done: number) => Promise<void>): Promise<BillingSourceCustomer[]> {
+export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal?: AbortSignal, onPage?: (done: number) => Promise<void>): Promise<{ billed: BillingSourceCustomer[]; unsubscribed: BillingSourceCustomer[] }> {
   const products = await loadProductNames(stripe, signal);
   const customers = new Map<string, BillingSourceCustomer>();
   let done = 0;
@@ -105,7 +105,8 @@ export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal
     if (owner) addUnpaidInvoice(owner, inv, scope);
   }
   // Only Stripe customers with a subscription in scope carry billing.
-  return [...customers.values()].filter((c) => c.subscriptions.length > 0);
+  const all = [...customers.values()];
+  return { billed: all.filter((c) => c.subscriptions.length > 0), unsubscribed: all.filter((c) => c.subscriptions.length === 0) };
 }
 
 /**
@@ -121,13 +122,18 @@ export async function runBillingWalk(
   const stripe = stripeForConnection(conn);
   const ctx = await applyContext(conn, !conn.first_full_sync_at, `stripe:${String(conn._id)}`);
   const counts = emptyBillingCounts();
-  const book = await readStripeBook(stripe, ctx.scope ?? {}, opts.signal, (done) => opts.progress?.({ counts, done, total: null, phase: 'reading Stripe' }) ?? Promise.resolve());
+  const { billed: book, unsubscribed } = await readStripeBook(stripe, ctx.scope ?? {}, opts.signal, (done) => opts.progress?.({ counts, done, total: null, phase: 'reading Stripe' }) ?? Promise.resolve());
   const results: BillingWalkResult['results'] = [];
   const problems: BillingWalkResult['problems'] = [];
-  if (kind === 'validate' || kind === 'preview') {
+  if (kind === 'validate') {
+    // Listed, not counted: they simply carry no billing.
+    for (const c of unsubscribed) problems.push({ recordId: c.stripeCustomerId, message: 'no subscription in the subscription scope' });
+  }
+  if (kind === 'preview') return previewBilling(ctx, book);
+  if (kind === 'validate') {
     const seen = new Map<string, number>();
     for (const c of book) if (c.domain) seen.set(c.domain, (seen.get(c.domain) ?? 0) + 1);
-    for (const c of kind === 'preview' ? book.slice(0, 10) : book) {
+    for (const c of book) {
       const why = skipReason(c, ctx);
       if (why) {
         counts.skipped++;
@@ -174,6 +180,31 @@ export async function runBillingWalk(
     await Connection.updateOne({ _id: conn._id }, { $set: { last_full_sync_at: now, ...(conn.first_full_sync_at ? {} : { first_full_sync_at: now }) } });
   }
   return { counts, problems, results };
+}
+
+/**
+ * Preview: the first 10 Stripe customers really sync (with the other Stripe customers of
+ * their domains, which merging needs), and each gets its outcome: the Pivotal customer it
+ * billed, or why not. It raises no payment signal and counts as no full sync.
+ */
+async function previewBilling(ctx: BillingApplyContext, book: BillingSourceCustomer[]): Promise<BillingWalkResult> {
+  const first = book.slice(0, 10);
+  const domains = new Set(first.map((c) => c.domain).filter((d): d is string => !!d));
+  const batch = [...first, ...book.slice(10).filter((c) => c.domain && domains.has(c.domain))];
+  const r = await applyBilling({ ...ctx, initial: true }, batch);
+  const billedTo = new Map<string, { id: string; name: string }>();
+  const written = r.touched.length ? await Customer.find({ _id: { $in: r.touched } }, { name: 1 }).lean() : [];
+  for (const [id, b] of await billingFor(written.map((c) => c._id))) {
+    const name = written.find((c) => String(c._id) === id)?.name ?? id;
+    for (const sid of b.stripe_customer_ids) billedTo.set(sid, { id, name });
+  }
+  const problemOf = new Map(r.problems.map((p) => [p.recordId, p.message]));
+  const results = first.map((c) => {
+    const to = billedTo.get(c.stripeCustomerId);
+    const outcome = to ? `matched ${to.name}` : (skipReason(c, ctx) ?? problemOf.get(c.stripeCustomerId) ?? 'unmatched: no Pivotal customer has this domain');
+    return { stripe_customer_id: c.stripeCustomerId, domain: c.domain, outcome, ...(to ? { customer_id: to.id } : {}) };
+  });
+  return { counts: r.counts, problems: r.problems, results };
 }
 
 /** Customers this connection billed before but no longer matches lose their billing fields. */
