@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/until.ts';
 import { startFakeStripe, type FakeStripe } from '../fakes/stripe.ts';
 import { startFakeSlack, validateBlocks, type FakeSlack } from '../fakes/slack.ts';
 import { resetEnvCache } from '../../core/env.ts';
@@ -32,15 +33,6 @@ let stripe: FakeStripe;
 let slack: FakeSlack;
 let server: http.Server;
 let hookUrl = '';
-
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
-}
 
 beforeAll(async () => {
   stripe = await startFakeStripe();

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import mongoose from 'mongoose';
 import { useTestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/until.ts';
 import { startFakeSlack, validateBlocks, type FakeSlack } from '../fakes/slack.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { log } from '../../core/log.ts';
@@ -47,15 +48,6 @@ const sentTo = (token: string, channel: string) => fake.callsTo('chat.postMessag
 async function lastEventId(customerId: mongoose.Types.ObjectId, type: string): Promise<string> {
   const e = await DomainEvent.findOne({ customer_id: customerId, type: type as never }).lean();
   return String(e!._id);
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
 }
 
 beforeAll(async () => {
