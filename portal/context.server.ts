@@ -5,7 +5,7 @@ import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
-import { runStripeSyncNow, saveStripeSettingsForm, stripeSettingsView } from '../core/billing/settings.ts';
+import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
 
 export function portalContext() {
   const e = env();
@@ -21,7 +21,8 @@ export function portalContext() {
     resolveWorkspaceAmbiguity,
     stripeSettingsView,
     saveStripeSettingsForm,
-    runStripeSyncNow,
+    queueStripeRun,
+    stripeProblemsCsv,
   };
 }
 

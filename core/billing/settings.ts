@@ -15,8 +15,9 @@ import { scopeOf, stripeForConnection } from '../connectors/stripe/billing-sync.
 import { loadProductNames } from '../connectors/stripe/client.ts';
 import { updateConnectionSettings } from '../sync/connections.ts';
 import { queueSync } from '../sync/engine.ts';
-import { runSummary, type Counts } from '../sync/runs.ts';
+import { problemsCsv, runSummary, type Counts } from '../sync/runs.ts';
 import { SyncRun } from '../models/sync.ts';
+import { stripeDashboardUrl } from '../customers/view.ts';
 
 export interface StripeSettingsView {
   connection: { id: string; role: 'customer_source' | 'billing_signal'; mode: 'live' | 'test' | null; state: string };
@@ -42,9 +43,49 @@ export interface StripeSettingsView {
     progress: { done: number; total: number | null; phase: string | null };
     counts: Pick<Counts, 'matched' | 'unmatched' | 'skipped' | 'ambiguous' | 'updated' | 'unchanged' | 'errors'>;
   } | null;
+  /** The newest validation or preview. */
+  last_check: StripeCheckView | null;
 }
 
 const WALK_KINDS = ['full', 'reconcile', 'incremental'] as const;
+const CHECK_KINDS = ['validate', 'preview'] as const;
+const SHOWN_PROBLEMS = 25;
+
+export interface StripeCheckView {
+  kind: 'validate' | 'preview';
+  status: string;
+  finished_at: string | null;
+  counts: NonNullable<StripeSettingsView['last_run']>['counts'];
+  /** the first problem records (all of them in the CSV) */
+  problems: { record_id: string; problem: string; dashboard_url: string | null }[];
+  problem_count: number;
+  /** preview: what became of each of the first 10 Stripe customers */
+  results: { stripe_customer_id: string; domain: string | null; outcome: string; dashboard_url: string | null }[];
+}
+
+async function lastCheck(connectionId: Types.ObjectId, livemode: boolean): Promise<StripeCheckView | null> {
+  const run = await SyncRun.findOne({ connection_id: connectionId, kind: { $in: [...CHECK_KINDS] } }).sort({ createdAt: -1 }).lean();
+  if (!run) return null;
+  const r = runSummary(run);
+  const { matched, unmatched, skipped, ambiguous, updated, unchanged, errors } = r.counts;
+  const link = (id: string) => stripeDashboardUrl(id, livemode);
+  const problems = ((r.problems ?? []) as { record_id?: string; problem?: string }[]).map((p) => ({ record_id: String(p.record_id ?? ''), problem: String(p.problem ?? ''), dashboard_url: link(String(p.record_id ?? '')) }));
+  const results = ((r.results ?? []) as { stripe_customer_id?: string; domain?: string | null; outcome?: string }[]).map((x) => ({
+    stripe_customer_id: String(x.stripe_customer_id ?? ''), domain: x.domain ?? null, outcome: String(x.outcome ?? ''), dashboard_url: link(String(x.stripe_customer_id ?? '')),
+  }));
+  return {
+    kind: r.kind as StripeCheckView['kind'], status: r.status, finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+    counts: { matched, unmatched, skipped, ambiguous, updated, unchanged, errors },
+    problems: problems.slice(0, SHOWN_PROBLEMS), problem_count: problems.length, results: r.kind === 'preview' ? results : [],
+  };
+}
+
+/** The last validation's problem records as CSV (object type, record id, name, match key, problem). */
+export async function stripeProblemsCsv(workspaceId: string, connectionId: string): Promise<string> {
+  const conn = await stripeConnectionOf(workspaceId, connectionId);
+  const run = await SyncRun.findOne({ connection_id: conn._id, kind: 'validate' }).sort({ createdAt: -1 }).lean();
+  return problemsCsv(((run?.problems ?? []) as { object_type: string; record_id: string; problem: string }[]));
+}
 
 async function lastWalk(connectionId: Types.ObjectId): Promise<StripeSettingsView['last_run']> {
   const run = await SyncRun.findOne({ connection_id: connectionId, kind: { $in: [...WALK_KINDS] } }).sort({ createdAt: -1 }).lean();
@@ -94,15 +135,22 @@ export async function stripeSettingsView(workspaceId: string, connectionId: stri
     writeback: conn.role === 'customer_source' ? conn.settings?.writeback === true : null,
     fx: [...fx.values()].sort((a, b) => a.currency.localeCompare(b.currency)),
     last_run: await lastWalk(conn._id),
+    last_check: await lastCheck(conn._id, conn.mode !== 'test'),
   };
 }
 
-/** "Run sync now": queues a full walk of this connection (one pending at a time). */
-export async function runStripeSyncNow(workspaceId: string, connectionId: string): Promise<{ queued: boolean; message: string }> {
+const QUEUED: Record<'full' | 'validate' | 'preview', string> = {
+  full: 'Full sync queued: the counts below follow it as it runs.',
+  validate: 'Validation queued: it reads Stripe without writing, and lists the problem records below.',
+  preview: 'Preview queued: the first 10 Stripe customers sync, and what became of each shows below.',
+};
+
+/** "Run sync now", "Validate", "Preview": queues that run of this connection (one pending of each kind). */
+export async function queueStripeRun(workspaceId: string, connectionId: string, kind: 'full' | 'validate' | 'preview'): Promise<{ queued: boolean; message: string }> {
   const conn = await stripeConnectionOf(workspaceId, connectionId);
   if (conn.state !== 'connected') throw new AppError('conflict', 'Reconnect Stripe first: this connection cannot sync until it is reauthorized');
-  await queueSync(connectionId, 'full', 'portal');
-  return { queued: true, message: 'Full sync queued: the counts below follow it as it runs.' };
+  await queueSync(connectionId, kind, 'portal');
+  return { queued: true, message: QUEUED[kind] };
 }
 
 const CURRENCY = /^[a-z]{3}$/;

@@ -32,8 +32,9 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
   if (!canEdit(member.role)) return json({ ok: false as const, message: 'Only workspace owners and admins can change connection settings.' }, { status: 403 });
   try {
     const form = await request.formData();
-    if (form.get('intent') === 'sync') {
-      const queued = await pivotal.runStripeSyncNow(member.workspaceId, params.id ?? '');
+    const intent = form.get('intent');
+    if (intent === 'sync' || intent === 'validate' || intent === 'preview') {
+      const queued = await pivotal.queueStripeRun(member.workspaceId, params.id ?? '', intent === 'sync' ? 'full' : intent);
       return json({ ok: true as const, message: queued.message });
     }
     const r = await pivotal.saveStripeSettingsForm(member.workspaceId, params.id ?? '', form);
@@ -56,7 +57,7 @@ export default function StripeConnectionSettings() {
   const busy = useNavigation().state !== 'idle';
   // While a walk runs, the counts refresh by themselves.
   const revalidator = useRevalidator();
-  const walking = s.last_run?.status === 'running';
+  const walking = s.last_run?.status === 'running' || s.last_check?.status === 'running';
   useEffect(() => {
     if (!walking) return;
     const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), 3000);
@@ -89,6 +90,25 @@ export default function StripeConnectionSettings() {
             <input type="hidden" name="intent" value="sync" />
             <button type="submit" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
               Run sync now
+            </button>
+          </Form>
+        ) : null}
+      </section>
+
+      <section className="card" aria-label="Check before syncing">
+        <h2>Check before syncing</h2>
+        <p className="muted">
+          Validate reads Stripe without writing and lists the records that will not match. Preview really syncs the first 10 Stripe
+          customers and shows what became of each.
+        </p>
+        <LastCheck check={s.last_check} csvHref={`/connections/${s.connection.id}/problems.csv`} />
+        {canEdit ? (
+          <Form method="post" className="actions">
+            <button type="submit" name="intent" value="validate" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
+              Validate
+            </button>
+            <button type="submit" name="intent" value="preview" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
+              Preview
             </button>
           </Form>
         ) : null}
@@ -210,5 +230,81 @@ function LastRun({ run }: { run: LastRunView }) {
         </tbody>
       </table>
     </>
+  );
+}
+
+type LastCheckView = ReturnType<typeof useLoaderData<typeof loader>>['settings']['last_check'];
+
+/** The newest validation (problem records, CSV) or preview (each record's outcome). */
+function LastCheck({ check, csvHref }: { check: LastCheckView; csvHref: string }) {
+  if (!check) return <p className="muted">Not validated yet.</p>;
+  const when = check.finished_at ? ` · finished ${new Date(check.finished_at).toLocaleString()}` : '';
+  return (
+    <>
+      <p>
+        {check.kind} <span className={`pill ${check.status}`}>{check.status}</span>
+        {when}
+      </p>
+      {check.kind === 'validate' ? (
+        check.problem_count ? (
+          <>
+            <table className="grid compact" aria-label="Problem records">
+              <thead>
+                <tr>
+                  <th>Stripe customer</th>
+                  <th>Problem</th>
+                </tr>
+              </thead>
+              <tbody>
+                {check.problems.map((p) => (
+                  <tr key={`${p.record_id}:${p.problem}`}>
+                    <td><StripeId id={p.record_id} href={p.dashboard_url} /></td>
+                    <td>{p.problem}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p>
+              {check.problem_count > check.problems.length ? `${check.problems.length} of ${check.problem_count} shown. ` : ''}
+              <a href={csvHref} download>
+                Download {check.problem_count === 1 ? 'the problem record' : `all ${check.problem_count} problem records`} (CSV)
+              </a>{' '}
+              <span className="muted">These records are skipped; you may go ahead with the full sync.</span>
+            </p>
+          </>
+        ) : (
+          <p>No problem records: every Stripe customer in scope can be matched.</p>
+        )
+      ) : (
+        <table className="grid compact" aria-label="Preview results">
+          <thead>
+            <tr>
+              <th>Stripe customer</th>
+              <th>Domain</th>
+              <th>Outcome</th>
+            </tr>
+          </thead>
+          <tbody>
+            {check.results.map((r) => (
+              <tr key={r.stripe_customer_id}>
+                <td><StripeId id={r.stripe_customer_id} href={r.dashboard_url} /></td>
+                <td>{r.domain ?? '—'}</td>
+                <td>{r.outcome}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function StripeId({ id, href }: { id: string; href: string | null }) {
+  return href ? (
+    <a href={href} target="_blank" rel="noreferrer">
+      <code>{id}</code>
+    </a>
+  ) : (
+    <code>{id}</code>
   );
 }

@@ -207,6 +207,7 @@ describe('Stripe connection settings', () => {
     const account = stripe.addAccount({ name: 'Settings Co' });
     stripe.addApiKey(key, { mode: 'test', account, restricted: true });
     const b = stripe.book(account, false);
+    ids.account = account;
     ids.core = b.insertProduct({ name: 'Core' }).id as string;
     ids.addon = b.insertProduct({ name: 'Addon' }).id as string;
     const price = (product: string, unit_amount: number, currency = 'usd') => b.insertPrice({ product, unit_amount, currency, recurring: { interval: 'month', interval_count: 1 } }).id as string;
@@ -323,5 +324,45 @@ describe('Stripe connection settings', () => {
     expect(missing!.status()).toBe(404);
     await expect(stranger.locator('h1').textContent()).resolves.toBe('Not found');
     await expect(stranger.locator('main').textContent()).resolves.toContain('No such Stripe connection in your workspace');
+  });
+
+  it('an admin validates (problem records, CSV) and previews before syncing', async () => {
+    const b = stripe.book(ids.account!, false);
+    const price = b.insertPrice({ product: ids.core!, unit_amount: 900, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+    const solo = b.insertCustomer({ email: 'solo.founder@gmail.com', name: 'Solo' }).id as string;
+    b.insertSubscription({ customer: solo, items: [{ price }] } as any);
+    const { link } = await inviteMember({ workspaceId, email: 'checker@settings.test', role: 'admin' });
+    const page = await newPage();
+    await page.goto(link);
+    await page.goto(new URL(`/connections/${connectionId}`, page.url()).toString());
+    const check = page.getByRole('region', { name: 'Check before syncing' });
+    await expect(check.textContent()).resolves.toContain('Not validated yet.');
+
+    await check.getByRole('button', { name: 'Validate' }).click();
+    await page.getByRole('status').filter({ hasText: 'Validation queued' }).waitFor();
+    await runSync({ connectionId, kind: 'validate', trigger: 'portal' }); // what the worker does with it
+    await page.reload();
+    const problems = await check.getByRole('table', { name: 'Problem records' }).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+    expect(problems).toEqual([`${solo} personal email domain gmail.com`]);
+    const csv = await page.request.get(new URL(`/connections/${connectionId}/problems.csv`, page.url()).toString());
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-type']).toContain('text/csv');
+    expect((await csv.text()).trim().split('\n')).toEqual(['object_type,record_id,name,match_key,problem', `customer,${solo},,,personal email domain gmail.com`]);
+
+    await check.getByRole('button', { name: 'Preview' }).click();
+    await page.getByRole('status').filter({ hasText: 'Preview queued' }).waitFor();
+    await runSync({ connectionId, kind: 'preview', trigger: 'portal' });
+    await page.reload();
+    const outcomes = await check.getByRole('table', { name: 'Preview results' }).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+    expect(outcomes).toHaveLength(3);
+    expect(outcomes).toContain(`${solo} gmail.com personal email domain gmail.com`);
+    expect(outcomes.some((o) => o.endsWith('acme.com matched Acme'))).toBe(true);
+    await page.screenshot({ path: path.join(shots, 'portal-stripe-preview.png'), fullPage: true });
+
+    const other = await createWorkspace({ name: 'Nosy' });
+    const { link: nosyLink } = await inviteMember({ workspaceId: String(other._id), email: 'owner@nosy.test', role: 'owner' });
+    const nosy = await newPage();
+    await nosy.goto(nosyLink);
+    expect((await nosy.request.get(new URL(`/connections/${connectionId}/problems.csv`, nosy.url()).toString())).status()).toBe(404);
   });
 });
