@@ -207,4 +207,29 @@ describe('reading Stripe', () => {
     await runSync({ connectionId: live, kind: 'reconcile', trigger: 'test' });
     expect(await billing()).toEqual({ 'shared.co': [90000, true], 'staging.shared.dev': [200, false] });
   });
+
+  it('a walk under Stripe\'s rate limit (429, Stripe-Should-Retry) still bills everyone', async () => {
+    const limited = await startFakeStripe({ rateLimitPerSec: 4 });
+    const saved = process.env.STRIPE_API_BASE_URL;
+    process.env.STRIPE_API_BASE_URL = limited.url;
+    resetEnvCache();
+    try {
+      const ws = await createWorkspace({ name: 'Throttled' });
+      const b = limited.book();
+      const product = b.insertProduct({ name: 'Seat' }).id as string;
+      const price = b.insertPrice({ product, unit_amount: 1000, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
+      const n = 250; // three pages of customers and of subscriptions
+      for (let i = 0; i < n; i++) b.insertSubscription({ customer: b.insertCustomer({ email: `ap@t${i}.example` }).id as string, items: [{ price }] } as any);
+      await createCustomers(ws._id, Array.from({ length: n }, (_, i) => ({ name: `T${i}`, domain: `t${i}.example` })));
+      const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: limited.secretKey } });
+      const run = await runSync({ connectionId: String(conn._id), kind: 'full', trigger: 'test' });
+      expect(run.status).toBe('succeeded');
+      expect(run.counts).toMatchObject({ matched: n, errors: 0 });
+      expect(limited.requests.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+    } finally {
+      process.env.STRIPE_API_BASE_URL = saved;
+      resetEnvCache();
+      await limited.close();
+    }
+  }, 60_000);
 });
