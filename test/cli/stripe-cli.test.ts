@@ -41,6 +41,15 @@ describe('connect stripe and billing', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: /m);
     expect(bad.stderr).not.toContain('not-a-key-secret');
+    // A restricted key missing a read permission is refused up front, saying which.
+    fake.addApiKey('rk_test_noinvoicereads0001', { mode: 'test', restricted: true, readable: ['customers', 'subscriptions', 'products'] });
+    const partial = await cli(['connect', 'stripe', '--workspace', workspaceId, '--token', 'rk_test_noinvoicereads0001', '--billing-signal-only']);
+    expect(partial.code).toBe(2);
+    expect(partial.stderr.trim()).toBe('error: Stripe rejected the key: it cannot read Invoices. Give the restricted key read access to Customers, Subscriptions, Invoices, Products');
+    const unknown = await cli(['connect', 'stripe', '--workspace', workspaceId, '--token', 'rk_test_neverissued000001', '--billing-signal-only']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: Stripe rejected the key: /);
+    expect(unknown.stderr).not.toContain('neverissued');
     const r = await cli(['connect', 'stripe', '--workspace', workspaceId, '--token', fake.secretKey, '--billing-signal-only', '--json']);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ provider: 'stripe', role: 'billing_signal' });

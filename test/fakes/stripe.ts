@@ -79,6 +79,8 @@ export interface ApiKeyOptions {
   /** Restricted keys are read-only unless the resource is listed in `writable`. */
   restricted?: boolean;
   writable?: string[];
+  /** Restricted keys read every resource unless this lists the only ones they may read. */
+  readable?: string[];
 }
 
 export interface FailOptions {
@@ -103,6 +105,7 @@ interface KeyRecord {
   account: string;
   restricted: boolean;
   writable: Set<string>;
+  readable: Set<string> | null;
   revoked: boolean;
   hits: number[];
 }
@@ -1408,7 +1411,7 @@ export class FakeStripe {
     if (!this.accounts.has(account)) this.addAccount({ id: account });
     this.keys.set(key, {
       key, mode: opts.mode, account, restricted: opts.restricted ?? key.startsWith('rk_'),
-      writable: new Set(opts.writable ?? []), revoked: false, hits: [],
+      writable: new Set(opts.writable ?? []), readable: opts.readable ? new Set(opts.readable) : null, revoked: false, hits: [],
     });
   }
 
@@ -1697,6 +1700,10 @@ export class FakeStripe {
         `Unrecognized request URL (${method}: ${path}). Please see https://docs.stripe.com or we can help at https://support.stripe.com/.`);
     }
     const resource = path.split('/')[2] ?? '';
+    if (method === 'GET' && key.restricted && key.readable && !key.readable.has(resource) && !key.writable.has(resource)) {
+      throw new StripeApiError(403, 'invalid_request_error',
+        `The provided key '${maskKey(key.key)}' does not have the required permissions for this endpoint on account '${account}'. Having the 'rak_${resource.replace(/s$/, '')}_read' permission would allow this request to continue.`);
+    }
     if (method !== 'GET' && key.restricted && !key.writable.has(resource)) {
       throw new StripeApiError(403, 'invalid_request_error',
         `The provided key '${maskKey(key.key)}' does not have the required permissions for this endpoint on account '${account}'. Having the 'rak_${resource.replace(/s$/, '')}_write' permission would allow this request to continue.`);

@@ -7,7 +7,7 @@ import { connectSource } from '../../sync/connections.ts';
 import { AppError } from '../../errors.ts';
 import { env } from '../../env.ts';
 import { ConnectorError } from '../../connectors/connector.ts';
-import { createStripeClient, stripeCall } from '../../connectors/stripe/client.ts';
+import { createStripeClient, stripeCall, type Stripe } from '../../connectors/stripe/client.ts';
 import '../../connectors/stripe/index.ts';
 import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
@@ -15,17 +15,35 @@ import { connectGroup } from './connect-hubspot.ts';
 
 const KEY = /^(sk|rk)_(live|test)_[A-Za-z0-9_]+$/;
 
-/** Checks the key shape and mode, then that Stripe accepts it (a read, never a write). */
+/** What Pivotal reads (and all it reads): a restricted key needs read access to each. */
+const NEEDED_READS: [string, (stripe: Stripe) => Promise<unknown>][] = [
+  ['Customers', (stripe) => stripe.customers.list({ limit: 1 })],
+  ['Subscriptions', (stripe) => stripe.subscriptions.list({ limit: 1 })],
+  ['Invoices', (stripe) => stripe.invoices.list({ limit: 1 })],
+  ['Products', (stripe) => stripe.products.list({ limit: 1 })],
+];
+
+/**
+ * Checks the key shape and mode, then that Stripe accepts it for every read a sync makes
+ * (reads only, never a write), so a typo or a restricted key missing a permission fails
+ * here, saying which, rather than in the first sync.
+ */
 export async function verifyStripeKey(token: string, mode?: 'live' | 'test'): Promise<'live' | 'test'> {
   const m = KEY.exec(token);
   if (!m) throw new AppError('bad_input', '--token must be a Stripe secret or restricted key (sk_live_…, sk_test_…, rk_live_…, rk_test_…)');
   const keyMode = m[2] as 'live' | 'test';
   if (mode && mode !== keyMode) throw new AppError('bad_input', `--mode ${mode} does not match the ${keyMode}-mode key; live and test mode are separate connections`);
-  try {
-    await stripeCall(() => createStripeClient(token, { maxNetworkRetries: 1 }).customers.list({ limit: 1 }));
-  } catch (e) {
-    if (e instanceof ConnectorError && e.code === 'auth_expired') throw new AppError('bad_input', `Stripe rejected the key: ${e.message.replace(/Invalid API Key provided: \S+/, 'invalid API key')}`);
-    throw e;
+  const stripe = createStripeClient(token, { maxNetworkRetries: 1 });
+  for (const [label, read] of NEEDED_READS) {
+    try {
+      await stripeCall(() => read(stripe));
+    } catch (e) {
+      if (!(e instanceof ConnectorError && e.code === 'auth_expired')) throw e;
+      if (e.status === 403) {
+        throw new AppError('bad_input', `Stripe rejected the key: it cannot read ${label}. Give the restricted key read access to ${NEEDED_READS.map(([l]) => l).join(', ')}`);
+      }
+      throw new AppError('bad_input', `Stripe rejected the key: ${e.message.replace(/Invalid API Key provided: \S+/, 'invalid API key')}`);
+    }
   }
   return keyMode;
 }
