@@ -34,7 +34,7 @@ const PREVIEW_SIZE = 10;
 const INCREMENTAL_OVERLAP_MS = 60_000;
 const MAX_ATTEMPTS = 25;
 
-export type BillingRunner = (connection: ConnectionDoc, kind: RunKind, run: { _id: Types.ObjectId }, signal?: AbortSignal) => Promise<void>;
+export type BillingRunner = (connection: ConnectionDoc, kind: RunKind, run: { _id: Types.ObjectId }, signal?: AbortSignal, heartbeat?: () => Promise<void>) => Promise<void>;
 let billingRunner: BillingRunner | null = null;
 /** The Stripe billing-signal runner plugs in here; the engine keeps the run bookkeeping. */
 type AfterWalkHook = (conn: ConnectionDoc, kind: RunKind, signal?: AbortSignal) => Promise<void>;
@@ -142,6 +142,8 @@ export interface RunSyncOptions {
   runId?: string;
   /** stop after this many pages with the run still `running` (the job requeues it) */
   maxPages?: number;
+  /** keeps the job's lock alive during a long unsliced run (the Stripe billing walk) */
+  heartbeat?: () => Promise<void>;
 }
 
 export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
@@ -162,7 +164,7 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
   if ((conn.role as ConnectionRole) === 'billing_signal') {
     if (!billingRunner) throw new AppError('config', 'No billing runner is registered for billing-signal connections');
     try {
-      await billingRunner(conn, opts.kind, run, opts.signal);
+      await billingRunner(conn, opts.kind, run, opts.signal, opts.heartbeat);
       const fresh = await SyncRun.findById(run._id).lean();
       if (fresh?.status === 'running') return runSummary(await finishRun(run._id, 'succeeded'));
       return runSummary(fresh);
@@ -419,7 +421,7 @@ export async function queueRecordSync(connectionId: string, kind: RecordKind, ex
 }
 
 defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: string }>(SYNC_RUN_JOB, async (data, ctx) => {
-  const summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId: data.run_id, signal: ctx.signal, maxPages: appEnv().PIVOTAL_SYNC_PAGES_PER_SLICE });
+  const summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId: data.run_id, signal: ctx.signal, maxPages: appEnv().PIVOTAL_SYNC_PAGES_PER_SLICE, heartbeat: () => ctx.touch() });
   await ctx.touch();
   // Still running: give other workspaces' jobs a turn, then continue from the checkpoint.
   if (summary.status === 'running' || (summary.status === 'paused' && ctx.signal.aborted)) {

@@ -160,10 +160,25 @@ function toCounts(b: BillingCounts): Counts {
 }
 
 /** The engine's entry point for billing-signal connections. */
-export async function runStripeBillingRun(connection: Parameters<typeof runBillingWalk>[0], kind: Parameters<typeof runBillingWalk>[1], run: { _id: import('mongoose').Types.ObjectId }, signal?: AbortSignal): Promise<void> {
+export async function runStripeBillingRun(
+  connection: Parameters<typeof runBillingWalk>[0],
+  kind: Parameters<typeof runBillingWalk>[1],
+  run: { _id: import('mongoose').Types.ObjectId },
+  signal?: AbortSignal,
+  heartbeat?: () => Promise<void>,
+): Promise<void> {
+  // A walk is one job (not sliced into pages like the CRM engine): keep its lock alive so
+  // a long one is never taken for dead and started again by another worker.
+  let beat = Date.now();
   const result = await runBillingWalk(connection, kind, {
     signal,
-    progress: (p) => saveProgress(run._id, { counts: toCounts(p.counts), done: p.done, total: p.total, phase: p.phase }),
+    progress: async (p) => {
+      await saveProgress(run._id, { counts: toCounts(p.counts), done: p.done, total: p.total, phase: p.phase });
+      if (heartbeat && Date.now() - beat > 30_000) {
+        beat = Date.now();
+        await heartbeat();
+      }
+    },
   });
   if (kind !== 'validate' && kind !== 'preview') {
     for (const p of result.problems.slice(0, 1000)) {
