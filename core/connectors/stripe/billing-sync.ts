@@ -125,12 +125,10 @@ export async function runBillingWalk(
   const { billed: book, unsubscribed } = await readStripeBook(stripe, ctx.scope ?? {}, opts.signal, (done) => opts.progress?.({ counts, done, total: null, phase: 'reading Stripe' }) ?? Promise.resolve());
   const results: BillingWalkResult['results'] = [];
   const problems: BillingWalkResult['problems'] = [];
+  if (kind === 'preview') return previewBilling(ctx, book);
   if (kind === 'validate') {
     // Listed, not counted: they simply carry no billing.
     for (const c of unsubscribed) problems.push({ recordId: c.stripeCustomerId, message: 'no subscription in the subscription scope' });
-  }
-  if (kind === 'preview') return previewBilling(ctx, book);
-  if (kind === 'validate') {
     const seen = new Map<string, number>();
     for (const c of book) if (c.domain) seen.set(c.domain, (seen.get(c.domain) ?? 0) + 1);
     for (const c of book) {
@@ -142,7 +140,6 @@ export async function runBillingWalk(
         counts.ambiguous++;
         problems.push({ recordId: c.stripeCustomerId, message: `${seen.get(c.domain!)} Stripe customers share the domain ${c.domain}` });
       }
-      results.push({ stripe_customer_id: c.stripeCustomerId, domain: c.domain, outcome: why ? 'skipped' : 'would match by domain' });
     }
     return { counts, problems, results };
   }
