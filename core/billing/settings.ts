@@ -48,6 +48,9 @@ export interface StripeSettingsView {
 }
 
 const WALK_KINDS = ['full', 'reconcile', 'incremental'] as const;
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+/** The counts a billing run fills (created and archived belong to CRM walks). */
+const billingCounts = ({ matched, unmatched, skipped, ambiguous, updated, unchanged, errors }: Counts) => ({ matched, unmatched, skipped, ambiguous, updated, unchanged, errors });
 const CHECK_KINDS = ['validate', 'preview'] as const;
 const SHOWN_PROBLEMS = 25;
 
@@ -67,15 +70,14 @@ async function lastCheck(connectionId: Types.ObjectId, livemode: boolean): Promi
   const run = await SyncRun.findOne({ connection_id: connectionId, kind: { $in: [...CHECK_KINDS] } }).sort({ createdAt: -1 }).lean();
   if (!run) return null;
   const r = runSummary(run);
-  const { matched, unmatched, skipped, ambiguous, updated, unchanged, errors } = r.counts;
   const link = (id: string) => stripeDashboardUrl(id, livemode);
   const problems = ((r.problems ?? []) as { record_id?: string; problem?: string }[]).map((p) => ({ record_id: String(p.record_id ?? ''), problem: String(p.problem ?? ''), dashboard_url: link(String(p.record_id ?? '')) }));
   const results = ((r.results ?? []) as { stripe_customer_id?: string; domain?: string | null; outcome?: string }[]).map((x) => ({
     stripe_customer_id: String(x.stripe_customer_id ?? ''), domain: x.domain ?? null, outcome: String(x.outcome ?? ''), dashboard_url: link(String(x.stripe_customer_id ?? '')),
   }));
   return {
-    kind: r.kind as StripeCheckView['kind'], status: r.status, finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
-    counts: { matched, unmatched, skipped, ambiguous, updated, unchanged, errors },
+    kind: r.kind as StripeCheckView['kind'], status: r.status, finished_at: iso(r.finished_at),
+    counts: billingCounts(r.counts),
     problems: problems.slice(0, SHOWN_PROBLEMS), problem_count: problems.length, results: r.kind === 'preview' ? results : [],
   };
 }
@@ -91,9 +93,7 @@ async function lastWalk(connectionId: Types.ObjectId): Promise<StripeSettingsVie
   const run = await SyncRun.findOne({ connection_id: connectionId, kind: { $in: [...WALK_KINDS] } }).sort({ createdAt: -1 }).lean();
   if (!run) return null;
   const r = runSummary(run);
-  const { matched, unmatched, skipped, ambiguous, updated, unchanged, errors } = r.counts;
-  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-  return { kind: r.kind, status: r.status, trigger: r.trigger, started_at: iso(r.started_at), finished_at: iso(r.finished_at), message: r.message, progress: r.progress, counts: { matched, unmatched, skipped, ambiguous, updated, unchanged, errors } };
+  return { kind: r.kind, status: r.status, trigger: r.trigger, started_at: iso(r.started_at), finished_at: iso(r.finished_at), message: r.message, progress: r.progress, counts: billingCounts(r.counts) };
 }
 
 async function stripeConnectionOf(workspaceId: string, connectionId: string) {

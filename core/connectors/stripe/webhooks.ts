@@ -64,13 +64,12 @@ async function processEvent(conn: StripeConnection, record: InboundDoc, ref: Str
     if (ref.type === 'account.application.deauthorized') {
       // The account owner revoked Pivotal in their Stripe dashboard: syncing stops until they reconnect.
       await markReauthorize(conn._id, 'Pivotal was disconnected from the Stripe dashboard: reconnect Stripe to resume billing updates');
-      await InboundEvent.updateOne({ _id: record._id }, { $set: { status: 'processed', processed_at: new Date(), error: null, attempts } });
-      return true;
+    } else {
+      // As source, customer events re-sync the customer record first; billing follows for
+      // every role (subscription and invoice events carry the billing changes).
+      if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
+      if (ref.customerId) await syncStripeCustomers(conn, [ref.customerId], 'stripe');
     }
-    // As source, customer events re-sync the customer record first; billing follows for
-    // every role (subscription and invoice events carry the billing changes).
-    if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
-    if (ref.customerId) await syncStripeCustomers(conn, [ref.customerId], 'stripe');
     await InboundEvent.updateOne({ _id: record._id }, { $set: { status: 'processed', processed_at: new Date(), error: null, attempts } });
     return true;
   } catch (e) {
