@@ -112,7 +112,8 @@ export async function stripeSettingsView(workspaceId: string, connectionId: stri
   let available: StripeSettingsView['available_products'] = null;
   let productsError: string | null = null;
   try {
-    const names = await loadProductNames(stripeForConnection(conn as never));
+    // A page load, not a sync: one retry and a short timeout, so a Stripe outage shows as a note, fast.
+    const names = await loadProductNames(stripeForConnection(conn as never, { maxNetworkRetries: 1, timeoutMs: 5_000 }));
     available = [...names].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   } catch (e) {
     productsError = e instanceof ConnectorError || e instanceof AppError ? e.message : 'Stripe could not be reached';

@@ -1,6 +1,7 @@
-// /connections/:id: a Stripe connection's settings — which subscriptions count, personal
-// email matching, status writeback (Stripe as customer source only) and the workspace FX
-// table. Saving a change that alters billing queues a full walk so MRR follows at once.
+// /connections/:id: one Stripe connection — its last walk (Run sync now), Validate and
+// Preview with their results, and its settings: which subscriptions count, personal email
+// matching, status writeback (Stripe as customer source only) and the workspace FX table.
+// Saving a change that alters billing queues a full walk so MRR follows at once.
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
 import { useEffect } from 'react';
 import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';

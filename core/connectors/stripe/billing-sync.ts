@@ -28,9 +28,9 @@ export interface BillingConnection {
   role?: string | null;
 }
 
-export function stripeForConnection(conn: BillingConnection): Stripe {
+export function stripeForConnection(conn: BillingConnection, opts?: Parameters<typeof createStripeClient>[1]): Stripe {
   const creds = decryptJson<Credentials>(conn.credentials);
-  return createStripeClient(creds.accessToken);
+  return createStripeClient(creds.accessToken, opts);
 }
 
 export function scopeOf(settings: Record<string, any> | null | undefined): BillingScope {

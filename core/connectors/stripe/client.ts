@@ -17,11 +17,11 @@ export function stripeHostOptions(baseUrl: string = env().STRIPE_API_BASE_URL): 
   return { host: u.hostname, port: u.port ? Number(u.port) : protocol === 'http' ? 80 : 443, protocol };
 }
 
-export function createStripeClient(secretKey: string, opts: { baseUrl?: string; maxNetworkRetries?: number } = {}): Stripe {
+export function createStripeClient(secretKey: string, opts: { baseUrl?: string; maxNetworkRetries?: number; timeoutMs?: number } = {}): Stripe {
   return new Stripe(secretKey, {
     ...stripeHostOptions(opts.baseUrl),
     maxNetworkRetries: opts.maxNetworkRetries ?? 4,
-    timeout: 30_000,
+    timeout: opts.timeoutMs ?? 30_000,
     appInfo: { name: 'Pivotal' },
   });
 }
