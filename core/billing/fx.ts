@@ -28,18 +28,32 @@ export function minorUnitsPerMajor(currency: string): number {
   return 100;
 }
 
+export type FxSource = 'built-in' | 'environment' | 'workspace';
+
 /**
- * The effective table: built-in defaults, overlaid by FX_RATES_USD, overlaid by the
- * workspace setting (the most specific source wins per currency).
+ * The effective table with where each rate comes from: built-in defaults, overlaid by
+ * FX_RATES_USD, overlaid by the workspace setting (the most specific source wins per
+ * currency). USD is always 1.
  */
-export function resolveFxRates(workspaceRates?: Record<string, unknown> | null): FxRates {
-  const out: FxRates = { ...DEFAULT_FX_RATES_USD };
-  for (const [k, v] of Object.entries(env().FX_RATES_USD ?? {})) out[k.toLowerCase()] = v;
+export function fxTable(workspaceRates?: Record<string, unknown> | null): Map<string, { rate: number; source: FxSource }> {
+  const out = new Map<string, { rate: number; source: FxSource }>();
+  for (const [k, v] of Object.entries(DEFAULT_FX_RATES_USD)) out.set(k, { rate: v, source: 'built-in' });
+  for (const [k, v] of Object.entries(env().FX_RATES_USD ?? {})) out.set(k.toLowerCase(), { rate: v, source: 'environment' });
   for (const [k, v] of Object.entries(workspaceRates ?? {})) {
-    if (typeof v === 'number' && Number.isFinite(v) && v > 0) out[k.toLowerCase()] = v;
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) out.set(k.toLowerCase(), { rate: v, source: 'workspace' });
   }
-  out.usd = 1;
+  out.set('usd', { rate: 1, source: 'built-in' });
   return out;
+}
+
+/** The effective table's rates (see fxTable). */
+export function resolveFxRates(workspaceRates?: Record<string, unknown> | null): FxRates {
+  return Object.fromEntries([...fxTable(workspaceRates)].map(([c, r]) => [c, r.rate]));
+}
+
+/** A workspace document's own FX overrides (settings.fx_rates_usd), or none. */
+export function workspaceFxRates(ws: { settings?: unknown } | null | undefined): Record<string, unknown> {
+  return ((ws?.settings as { fx_rates_usd?: Record<string, unknown> | null } | undefined)?.fx_rates_usd ?? {}) as Record<string, unknown>;
 }
 
 /** A Stripe amount in a currency no FX table knows: that customer's billing cannot be computed. */

@@ -9,8 +9,7 @@ import { Connection } from '../models/connection.ts';
 import { Workspace } from '../models/workspace.ts';
 import { AppError } from '../errors.ts';
 import { ConnectorError } from '../connectors/connector.ts';
-import { env } from '../env.ts';
-import { DEFAULT_FX_RATES_USD } from './fx.ts';
+import { fxTable, workspaceFxRates, type FxSource } from './fx.ts';
 import { scopeOf, stripeForConnection } from '../connectors/stripe/billing-sync.ts';
 import { loadProductNames } from '../connectors/stripe/client.ts';
 import { updateConnectionSettings } from '../sync/connections.ts';
@@ -31,7 +30,7 @@ export interface StripeSettingsView {
   /** Status writeback to Stripe customer metadata; only a customer-source connection has it. */
   writeback: boolean | null;
   /** Rates in effect (USD value of one unit), and where each comes from. */
-  fx: { currency: string; rate: number; source: 'built-in' | 'environment' | 'workspace' }[];
+  fx: { currency: string; rate: number; source: FxSource }[];
   /** The newest walk of this connection (running or finished), with what it matched. */
   last_run: {
     kind: string;
@@ -118,13 +117,7 @@ export async function stripeSettingsView(workspaceId: string, connectionId: stri
   } catch (e) {
     productsError = e instanceof ConnectorError || e instanceof AppError ? e.message : 'Stripe could not be reached';
   }
-  const fromEnv = env().FX_RATES_USD ?? {};
-  const fromWs = ((ws?.settings as { fx_rates_usd?: Record<string, number> } | undefined)?.fx_rates_usd ?? {}) as Record<string, number>;
-  const fx = new Map<string, StripeSettingsView['fx'][number]>();
-  for (const [c, rate] of Object.entries(DEFAULT_FX_RATES_USD)) fx.set(c, { currency: c, rate, source: 'built-in' });
-  for (const [c, rate] of Object.entries(fromEnv)) fx.set(c.toLowerCase(), { currency: c.toLowerCase(), rate, source: 'environment' });
-  for (const [c, rate] of Object.entries(fromWs)) if (typeof rate === 'number' && rate > 0) fx.set(c.toLowerCase(), { currency: c.toLowerCase(), rate, source: 'workspace' });
-  fx.delete('usd');
+  const fx = [...fxTable(workspaceFxRates(ws))].filter(([c]) => c !== 'usd').map(([currency, r]) => ({ currency, ...r }));
   return {
     connection: { id: String(conn._id), role: conn.role as StripeSettingsView['connection']['role'], mode: (conn.mode ?? null) as StripeSettingsView['connection']['mode'], state: conn.state },
     scope: scope.products?.length || scope.lookupKeys?.length ? 'chosen' : 'all',
@@ -134,7 +127,7 @@ export async function stripeSettingsView(workspaceId: string, connectionId: stri
     products_error: productsError,
     match_personal_emails: conn.settings?.match_personal_emails === true,
     writeback: conn.role === 'customer_source' ? conn.settings?.writeback === true : null,
-    fx: [...fx.values()].sort((a, b) => a.currency.localeCompare(b.currency)),
+    fx: fx.sort((a, b) => a.currency.localeCompare(b.currency)),
     last_run: await lastWalk(conn._id),
     last_check: await lastCheck(conn._id, conn.mode !== 'test'),
   };
@@ -210,8 +203,7 @@ export async function saveStripeSettings(workspaceId: string, connectionId: stri
   if (Object.keys(patch).length) await updateConnectionSettings(connectionId, patch);
   if (v.fx_rates_usd) {
     const next = Object.fromEntries(Object.entries(v.fx_rates_usd).filter(([c]) => c !== 'usd'));
-    const ws = await Workspace.findById(conn.workspace_id, { settings: 1 }).lean();
-    const current = ((ws?.settings as { fx_rates_usd?: Record<string, number> } | undefined)?.fx_rates_usd ?? {}) as Record<string, number>;
+    const current = workspaceFxRates(await Workspace.findById(conn.workspace_id, { settings: 1 }).lean());
     const same = sameSet(Object.keys(current), Object.keys(next)) && Object.entries(next).every(([c, r]) => current[c] === r);
     if (!same) {
       changed.push('fx_rates_usd');
