@@ -90,6 +90,11 @@ export function inScope(price: BillingPrice, scope: BillingScope | undefined): b
   return (!!products && !!price.productId && products.includes(price.productId)) || (!!keys && !!price.lookupKey && keys.includes(price.lookupKey));
 }
 
+/** Whether any item of the subscription is in the scope (only those subscriptions count at all). */
+export function hasItemInScope(sub: Pick<BillingSubscription, 'items'>, scope: BillingScope | undefined): boolean {
+  return sub.items.some((it) => inScope(it.price, scope));
+}
+
 /**
  * Monthly USD cents of one subscription (unrounded). Discounts apply to the period's
  * amount: percentages first in order, then fixed amounts, never below zero; an expired
@@ -153,7 +158,7 @@ export function computeBilling(input: {
   scope?: BillingScope;
 }): BillingFields {
   const { rates, now, scope } = input;
-  const subs = input.subscriptions.filter((s) => s.items.some((it) => inScope(it.price, scope)));
+  const subs = input.subscriptions.filter((s) => hasItemInScope(s, scope));
   let mrr = 0;
   let planSub: { sub: BillingSubscription; mrr: number } | null = null;
   let started: number | null = null;

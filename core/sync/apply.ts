@@ -22,7 +22,7 @@ import { createCustomers, derivedSearchFields } from '../customers/customers.ts'
 import { isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
-import { contentHash, mapContact, mapCustomer, type MappedCustomer } from './mapping.ts';
+import { contentHash, mapContact, mapCustomer, matchesByDomain, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
 import { bulkWriteInChunks } from '../db/bulk.ts';
 
@@ -307,7 +307,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
   const conn = env.connection;
   const objectType = records[0]!.objectType;
   const mapping = mappingOf(env);
-  const byDomain = (conn.settings?.match_key ?? 'domain') === 'domain';
+  const byDomain = matchesByDomain(conn.settings);
   const firstSync = !conn.first_full_sync_at;
   const now = new Date();
   const runId = env.run?._id ?? null;

@@ -24,7 +24,7 @@ import { log } from '../log.ts';
 import { defineJob, enqueue } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
 import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, SyncIndex, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
-import { mapCustomer } from './mapping.ts';
+import { mapCustomer, matchesByDomain } from './mapping.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
@@ -333,7 +333,7 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
   const problems: { object_type: string; record_id: string; name: string | null; match_key: string | null; problem: string }[] = [];
   const seen = new Map<string, string>();
   const mapping = mappingOf(env);
-  const byDomain = ((conn.settings as { match_key?: string } | null)?.match_key ?? 'domain') === 'domain';
+  const byDomain = matchesByDomain(conn.settings as { match_key?: unknown } | null);
   let cursor: string | null = null;
   let done = 0;
   do {

@@ -106,3 +106,8 @@ export function mapContact(rec: SourceRecord): MappedContact {
 export function contentHash(value: unknown): string {
   return sha256(JSON.stringify(value));
 }
+
+/** Whether a connection matches new source records to existing customers by domain (the default) rather than by external id. */
+export function matchesByDomain(settings: { match_key?: unknown } | null | undefined): boolean {
+  return (settings?.match_key ?? 'domain') === 'domain';
+}

@@ -12,7 +12,7 @@ import { domainFromEmail } from '../../domain.ts';
 import type { SyncKind } from '../../models/sync.ts';
 import type { Credentials } from '../connector.ts';
 import { resolveFxRates } from '../../billing/fx.ts';
-import { inScope, type BillingScope } from '../../billing/mrr.ts';
+import { hasItemInScope, type BillingScope } from '../../billing/mrr.ts';
 import { applyBilling, BillingLookup, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
 import { billingFor, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
 import { createStripeClient, invoiceSubscriptionId, latestInvoices, listAll, loadProductNames, mapInvoice, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, unpaidInvoices, type Stripe } from './client.ts';
@@ -90,7 +90,7 @@ export async function readStripeBook(stripe: Stripe, scope: BillingScope, signal
   for await (const page of listAll((p) => stripe.subscriptions.list({ ...p, status: 'all', expand: SUBSCRIPTION_EXPAND }), signal)) {
     for (const s of page) {
       const sub = mapSubscription(s, products);
-      if (!sub.items.some((it) => inScope(it.price, scope))) continue;
+      if (!hasItemInScope(sub, scope)) continue;
       const owner = customers.get(sub.customerId);
       if (!owner) continue; // deleted customer
       owner.subscriptions.push(sub);
@@ -225,7 +225,7 @@ export async function readStripeCustomer(stripe: Stripe, id: string, scope: Bill
   for await (const page of listAll((p) => stripe.subscriptions.list({ ...p, customer: id, status: 'all', expand: SUBSCRIPTION_EXPAND }))) raw.push(...page);
   // Only in-scope subscriptions and their invoices, exactly as the walk reads them, so a
   // webhook and the next reconcile agree on the payment status.
-  const kept = raw.map((s) => [s, mapSubscription(s, products)] as const).filter(([, sub]) => sub.items.some((it) => inScope(it.price, scope)));
+  const kept = raw.map((s) => [s, mapSubscription(s, products)] as const).filter(([, sub]) => hasItemInScope(sub, scope));
   const out: BillingSourceCustomer = {
     stripeCustomerId: id, email: cust.email ?? null, name: cust.name ?? null, domain: domainFromEmail(cust.email),
     subscriptions: kept.map(([, sub]) => sub),

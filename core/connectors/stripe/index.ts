@@ -13,7 +13,7 @@ import { stripeDashboardUrl } from '../../customers/view.ts';
 import type { BillingCounts } from '../../billing/apply.ts';
 import { createStripeClient, listAll, mapSubscription, stripeCall, type Stripe } from './client.ts';
 import { runBillingWalk, scopeOf } from './billing-sync.ts';
-import { inScope, type BillingScope } from '../../billing/mrr.ts';
+import { hasItemInScope, type BillingScope } from '../../billing/mrr.ts';
 import { onSourceEvent } from './webhooks.ts';
 
 function client(ctx: ConnectorContext): Stripe {
@@ -51,7 +51,7 @@ function toRecord(c: Stripe.Customer | Stripe.DeletedCustomer, livemode: boolean
 const LIVE_SUBSCRIPTION = new Set(['active', 'past_due', 'trialing', 'unpaid', 'paused']);
 
 function keepsCustomer(sub: Stripe.Subscription, scope: BillingScope): boolean {
-  return LIVE_SUBSCRIPTION.has(sub.status) && mapSubscription(sub, new Map()).items.some((it) => inScope(it.price, scope));
+  return LIVE_SUBSCRIPTION.has(sub.status) && hasItemInScope(mapSubscription(sub, new Map()), scope);
 }
 
 // The account's subscribed customers, cached briefly so a walk does not re-list them per page.
