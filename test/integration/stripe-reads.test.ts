@@ -37,6 +37,14 @@ afterAll(async () => {
   resetEnvCache();
 });
 
+/** A Stripe account of its own (so walks see only what a test seeds), with a test-mode restricted key. */
+function ownTestAccount(name: string) {
+  const account = fake.addAccount({ name });
+  const key = `rk_test_${name.toLowerCase().replace(/[^a-z0-9]/g, '')}readsaccount01`;
+  fake.addApiKey(key, { mode: 'test', account, restricted: true });
+  return { account, key, book: fake.book(account, false) };
+}
+
 describe('reading Stripe', () => {
   it('fetches latest invoices that were not expanded, once each', async () => {
     const b = fake.book();
@@ -69,10 +77,7 @@ describe('reading Stripe', () => {
   it('a webhook re-read ignores out-of-scope subscriptions exactly as the walk does', async () => {
     const ws = await createWorkspace({ name: 'Scoped' });
     await createCustomers(ws._id, [{ name: 'Scoped', domain: 'scoped.io' }]);
-    const account = fake.addAccount({ name: 'Scoped' });
-    const key = 'rk_test_scopedreadsaccount01';
-    fake.addApiKey(key, { mode: 'test', account, restricted: true });
-    const b = fake.book(account, false);
+    const { key, book: b } = ownTestAccount('Scoped');
     const core = b.insertProduct({ name: 'Core' }).id as string;
     const other = b.insertProduct({ name: 'Side project' }).id as string;
     const price = (product: string) => b.insertPrice({ product, unit_amount: 5000, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
@@ -93,10 +98,7 @@ describe('reading Stripe', () => {
   it('a currency no FX table knows is a sync error for that customer alone, which keeps its billing', async () => {
     const ws = await createWorkspace({ name: 'Far away' });
     await createCustomers(ws._id, [{ name: 'Cedi', domain: 'cedi.gh' }, { name: 'Dollar', domain: 'dollar.com' }]);
-    const account = fake.addAccount({ name: 'Far away' });
-    const key = 'rk_test_farawayreadsaccount1';
-    fake.addApiKey(key, { mode: 'test', account, restricted: true });
-    const b = fake.book(account, false);
+    const { key, book: b } = ownTestAccount('Far away');
     const product = b.insertProduct({ name: 'Plan' }).id as string;
     const price = (currency: string, unit_amount: number) => b.insertPrice({ product, unit_amount, currency, recurring: { interval: 'month', interval_count: 1 } }).id as string;
     const cedi = b.insertCustomer({ email: 'ama@cedi.gh' }).id as string;
@@ -142,10 +144,7 @@ describe('reading Stripe', () => {
       const ws = await createWorkspace({ name });
       const domain = `${name.toLowerCase()}.io`;
       await createCustomers(ws._id, [{ name, domain }]);
-      const account = fake.addAccount({ name });
-      const key = `rk_test_${name.toLowerCase()}oneoffaccount1`;
-      fake.addApiKey(key, { mode: 'test', account, restricted: true });
-      const b = fake.book(account, false);
+      const { key, book: b } = ownTestAccount(name);
       const product = b.insertProduct({ name: 'Seat' }).id as string;
       const price = b.insertPrice({ product, unit_amount: 1500, currency: 'usd', recurring: { interval: 'month', interval_count: 1 } }).id as string;
       const customer = b.insertCustomer({ email: `ap@${domain}` }).id as string;
