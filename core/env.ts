@@ -94,6 +94,7 @@ export const envSchema = z
     PIVOTAL_SYNC_PAGES_PER_SLICE: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(25),
     PIVOTAL_ADMIN_EMAIL: z.string().email('must be an email address').default('admin@localhost.localdomain'),
     SLACK_PUBLIC_URL: url('where Slack reaches the bot').optional(),
+    PIVOTAL_PROVIDER_TIMEOUT_MS: z.coerce.number().int('must be an integer').min(100, 'must be at least 100').max(600_000, 'must be at most 600000').default(30_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

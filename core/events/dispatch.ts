@@ -1,15 +1,17 @@
 // Fan-out of the domain event feed. Consumers (Slack alerts, outbound webhooks, …)
 // register at import time with the event types they care about; 'events.dispatch' runs
 // each of them for one event. A consumer that throws is retried on its own through
-// 'events.consume' so one broken consumer never replays the others. Consumers must be
-// idempotent (the dispatch job itself may run twice on FerretDB, whose Agenda locks are
-// not atomic): alerts claim each delivery with a unique-index insert.
+// 'events.consume' (Agenda backoff) so one broken consumer never replays the others.
+// Consumers must be idempotent (a dispatch can run twice: the sweep, a worker taken over
+// mid-job): alerts claim each delivery with a unique-index insert.
 import type { Types } from 'mongoose';
-import { defineJob, enqueue } from '../jobs/agenda.ts';
+import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { DomainEvent, type DomainEventType } from '../models/events.ts';
 import { log } from '../log.ts';
 import { errorMessage } from '../errors.ts';
 import { DISPATCH_JOB } from './emit.ts';
+
+export const CONSUME_JOB = 'events.consume';
 
 export type StoredDomainEvent = {
   _id: Types.ObjectId;
@@ -37,7 +39,6 @@ export function registerEventConsumer(consumer: EventConsumer): void {
 }
 
 const wants = (c: EventConsumer, type: DomainEventType) => c.types === '*' || c.types.includes(type);
-const MAX_CONSUMER_ATTEMPTS = 6;
 
 async function loadEvent(eventId: string): Promise<StoredDomainEvent | null> {
   return (await DomainEvent.findById(eventId).lean()) as unknown as StoredDomainEvent | null;
@@ -53,7 +54,7 @@ export async function dispatchDomainEvent(eventId: string): Promise<void> {
       await consumer.handle(event);
     } catch (err) {
       log.warn({ consumer: consumer.name, event_id: eventId, err: errorMessage(err) }, 'event consumer failed; retrying it alone');
-      await enqueue('events.consume', { event_id: eventId, consumer: consumer.name, attempt: 1 }, { at: new Date(Date.now() + 30_000) });
+      await enqueue(CONSUME_JOB, { event_id: eventId, consumer: consumer.name }, { at: new Date(Date.now() + 30_000) });
     }
   }
   await DomainEvent.updateOne({ _id: event._id }, { $set: { dispatched_at: new Date() } });
@@ -66,31 +67,35 @@ export async function dispatchDomainEvent(eventId: string): Promise<void> {
  */
 export async function sweepUndispatchedEvents(graceMs = 2 * 60_000): Promise<number> {
   const stale = await DomainEvent.find({ dispatched_at: null, createdAt: { $lt: new Date(Date.now() - graceMs) } }, { _id: 1 }).limit(500).lean();
-  for (const e of stale) await enqueue(DISPATCH_JOB, { event_id: String(e._id) }, { unique: { name: DISPATCH_JOB, 'data.event_id': String(e._id) } });
+  // lastFinishedAt: null — a dispatch job that ran (and failed for good) must not block a new one.
+  for (const e of stale) await enqueue(DISPATCH_JOB, { event_id: String(e._id) }, { unique: { name: DISPATCH_JOB, 'data.event_id': String(e._id), lastFinishedAt: null } });
   return stale.length;
 }
 
-defineJob('events.sweep', async () => {
-  const n = await sweepUndispatchedEvents();
-  if (n) log.warn({ count: n }, 're-queued undispatched domain events');
-});
+defineJob(
+  'events.sweep',
+  async () => {
+    const n = await sweepUndispatchedEvents();
+    if (n) log.warn({ count: n }, 're-queued undispatched domain events');
+  },
+  { backoff: null },
+);
 
-defineJob<{ event_id: string }>(DISPATCH_JOB, async (data) => {
-  await dispatchDomainEvent(data.event_id);
-});
+defineJob<{ event_id: string }>(DISPATCH_JOB, async (data) => dispatchDomainEvent(data.event_id), { backoff: TRANSIENT_BACKOFF });
 
-defineJob<{ event_id: string; consumer: string; attempt: number }>('events.consume', async (data) => {
-  const consumer = consumers.get(data.consumer);
-  const event = await loadEvent(data.event_id);
-  if (!consumer || !event) return;
-  try {
-    await consumer.handle(event);
-  } catch (err) {
-    if (data.attempt >= MAX_CONSUMER_ATTEMPTS) {
-      log.error({ consumer: consumer.name, event_id: data.event_id, err: errorMessage(err) }, 'event consumer gave up');
-      return;
+/** One consumer for one event, retried by Agenda's backoff until it succeeds or gives up (then the job stays failed, visible). */
+defineJob<{ event_id: string; consumer: string }>(
+  CONSUME_JOB,
+  async (data) => {
+    const consumer = consumers.get(data.consumer);
+    const event = await loadEvent(data.event_id);
+    if (!consumer || !event) return;
+    try {
+      await consumer.handle(event);
+    } catch (err) {
+      log.warn({ consumer: consumer.name, event_id: data.event_id, err: errorMessage(err) }, 'event consumer failed');
+      throw err;
     }
-    const delayMs = 30_000 * 2 ** data.attempt;
-    await enqueue('events.consume', { ...data, attempt: data.attempt + 1 }, { at: new Date(Date.now() + delayMs) });
-  }
-});
+  },
+  { backoff: TRANSIENT_BACKOFF },
+);

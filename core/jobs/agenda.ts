@@ -4,12 +4,12 @@
 // makes many workers on many machines run each job once, and a worker that dies
 // mid-job lets another pick the job up once its lock lifetime has passed.
 import mongoose from 'mongoose';
-import { Agenda, type Job } from 'agenda';
+import { Agenda, backoffStrategies, type BackoffStrategy, type Job } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { log } from '../log.ts';
 import { AppError } from '../errors.ts';
 import { installClaimLocking } from './claim-lock.ts';
-import { startHeartbeat } from './heartbeat.ts';
+import { defaultWorkerName, startHeartbeat } from './heartbeat.ts';
 
 export const JOBS_COLLECTION = 'agenda_jobs';
 
@@ -22,15 +22,43 @@ export interface JobContext {
 }
 
 export interface JobOptions {
+  /**
+   * Agenda retries a failed job only when its definition declares a backoff. Every job
+   * that can fail transiently (a provider or the database briefly away) takes
+   * TRANSIENT_BACKOFF; `null` says on purpose that a failure is final.
+   */
+  backoff: BackoffStrategy | null;
   concurrency?: number;
   lockLifetimeMs?: number;
   priority?: 'lowest' | 'low' | 'normal' | 'high' | 'highest';
 }
 
+/** 30 s, 1, 2, 4, 8, 16 min (±10 %), then the job stays failed and visible (pruned after 14 days). */
+export const TRANSIENT_BACKOFF: BackoffStrategy = backoffStrategies.exponential({ delay: 30_000, factor: 2, maxRetries: 6, maxDelay: 30 * 60_000, jitter: 0.1 });
+
+/** Thrown by a job to be retried no sooner than the provider asked (Retry-After). */
+export class RetryLater extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** TRANSIENT_BACKOFF's curve, but a RetryLater's own delay when it is longer; null after maxRetries. */
+export function retryAfterBackoff(maxRetries = 6): BackoffStrategy {
+  const base = backoffStrategies.exponential({ delay: 30_000, factor: 2, maxRetries, maxDelay: 30 * 60_000, jitter: 0.1 });
+  return (ctx) => {
+    const delay = base(ctx);
+    if (delay === null) return null;
+    return ctx.error instanceof RetryLater ? Math.max(ctx.error.retryAfterMs, 1_000) : delay;
+  };
+}
+
 type Handler = (data: any, ctx: JobContext) => Promise<void>;
 const registry = new Map<string, { handler: Handler; options: JobOptions }>();
 
-export function defineJob<T>(name: string, handler: (data: T, ctx: JobContext) => Promise<void>, options: JobOptions = {}): void {
+export function defineJob<T>(name: string, handler: (data: T, ctx: JobContext) => Promise<void>, options: JobOptions): void {
   registry.set(name, { handler: handler as Handler, options });
 }
 
@@ -54,6 +82,9 @@ function newAgenda(opts: { name: string; processEveryMs: number; maxConcurrency:
     maxConcurrency: opts.maxConcurrency,
     defaultConcurrency: 2,
     defaultLockLifetime: opts.defaultLockLifetimeMs,
+    // A finished one-off job has nothing left to say: the run, event or delivery it
+    // worked on records the outcome. Failed ones stay (dead letters) until pruned.
+    removeOnComplete: true,
   } as any);
   agenda.on('error', (err: unknown) => log.error({ err }, 'agenda error'));
   return agenda;
@@ -108,8 +139,11 @@ export interface JobProcessor {
 /** Starts processing every defined job in this process (the worker role). */
 export async function startJobProcessor(opts: { concurrency?: number; processEveryMs?: number; lockLifetimeMs?: number; name?: string } = {}): Promise<JobProcessor> {
   const shutdown = new AbortController();
+  const name = opts.name ?? defaultWorkerName();
+  // Alive before it locks anything, so no other worker takes its jobs for dead.
+  const heartbeat = await startHeartbeat(name);
   const agenda = newAgenda({
-    name: opts.name ?? `worker-${process.pid}`,
+    name,
     processEveryMs: opts.processEveryMs ?? 1_000,
     maxConcurrency: Math.max(opts.concurrency ?? 4, 1) * 2,
     defaultLockLifetimeMs: opts.lockLifetimeMs ?? 10 * 60_000,
@@ -138,11 +172,11 @@ export async function startJobProcessor(opts: { concurrency?: number; processEve
         concurrency: options.concurrency ?? opts.concurrency ?? 4,
         lockLifetime: options.lockLifetimeMs ?? opts.lockLifetimeMs,
         priority: options.priority,
+        ...(options.backoff ? { backoff: options.backoff } : {}),
       } as any,
     );
   }
   await agenda.start();
-  const heartbeat = startHeartbeat();
   return {
     agenda,
     stop: async ({ drainMs = 15_000 } = {}) => {

@@ -20,7 +20,7 @@ defineJob('maintenance.cleanup', async () => {
   await InboundEvent.deleteMany({ status: 'processed', createdAt: { $lt: new Date(now.getTime() - 30 * 86_400_000) } });
   await pruneSupersededBilling();
   if (mongoose.connection.db) await pruneClaims(mongoose.connection.db);
-});
+}, { backoff: null });
 
 export async function scheduleRecurringJobs(): Promise<void> {
   await scheduleRepeating('maintenance.cleanup', '1 hour', { kind: 'cleanup' }, { unique: { name: 'maintenance.cleanup' } });

@@ -1,11 +1,11 @@
 // Slack alert deliveries. The delivery row is inserted once per (domain event) under a
-// unique key: that insert is the claim that makes "one alert per transition" hold with
-// duplicate events and several workers (conditional updates are not atomic on FerretDB).
-// Each retry attempt is claimed the same way through AlertAttemptClaim.
+// unique key, so duplicate events and several workers make one delivery. Each attempt
+// claims the row with a conditional update (status → sending, claimed_at); a `sending`
+// claim older than a deadline belongs to a dead attempt and may be claimed again.
 import { Schema } from 'mongoose';
 import { defineModel } from './define.ts';
 
-export const ALERT_DELIVERY_STATUSES = ['sending', 'sent', 'retrying', 'failed', 'skipped'] as const;
+export const ALERT_DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'retrying', 'failed', 'skipped'] as const;
 
 const alertDeliverySchema = new Schema(
   {
@@ -18,6 +18,8 @@ const alertDeliverySchema = new Schema(
     channel_id: { type: String, default: null },
     routed_to: { type: String, enum: ['customer_channel', 'default_channel', null], default: null },
     attempts: { type: Number, default: 0 },
+    /** when the current attempt claimed the delivery (a stale `sending` claim is retried) */
+    claimed_at: { type: Date, default: null },
     last_error: { type: String, default: null },
     message_ts: { type: String, default: null },
     sent_at: { type: Date, default: null },
@@ -26,8 +28,5 @@ const alertDeliverySchema = new Schema(
 );
 alertDeliverySchema.index({ key: 1 }, { unique: true });
 alertDeliverySchema.index({ workspace_id: 1, createdAt: -1 });
+alertDeliverySchema.index({ status: 1, claimed_at: 1 });
 export const AlertDelivery = defineModel('AlertDelivery', alertDeliverySchema, 'alert_deliveries');
-
-const alertAttemptClaimSchema = new Schema({ key: { type: String, required: true }, at: { type: Date, default: () => new Date() } });
-alertAttemptClaimSchema.index({ key: 1 }, { unique: true });
-export const AlertAttemptClaim = defineModel('AlertAttemptClaim', alertAttemptClaimSchema, 'alert_attempt_claims');

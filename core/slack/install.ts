@@ -13,7 +13,7 @@ import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
 
-export const SLACK_BOT_SCOPES = ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'channels:read', 'groups:read', 'users:read', 'users:read.email', 'team:read'];
+export const SLACK_BOT_SCOPES = ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'channels:read', 'groups:read', 'channels:history', 'groups:history', 'users:read', 'users:read.email', 'team:read'];
 const INSTALL_LINK_TTL_MS = 60 * 60_000;
 
 /** Where Slack reaches the bot: SLACK_PUBLIC_URL, else APP_URL (with SLACK_PORT for localhost). */

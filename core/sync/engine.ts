@@ -21,7 +21,8 @@ import '../connectors/hubspot/index.ts';
 import { env as appEnv } from '../env.ts';
 import { AppError, errorMessage, isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
-import { defineJob, enqueue } from '../jobs/agenda.ts';
+import { isTransientDatabaseError, waitForDatabase } from '../db/transient.ts';
+import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
 import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, SyncIndex, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
 import { mapCustomer, matchesByDomain } from './mapping.ts';
@@ -133,6 +134,19 @@ async function emitStatusEvents(env: ApplyEnv, changes: PageOutcome['statusChang
   }
 }
 
+/**
+ * The database went away mid-run. The run keeps its status and checkpoint (writing
+ * "failed" would need the database anyway, and would drop the progress): whoever runs
+ * it waits for the database and continues the same run.
+ */
+export class RunInterrupted extends Error {
+  readonly runId: string;
+  constructor(runId: unknown, cause: unknown) {
+    super(`database unreachable during sync run ${String(runId)}: ${errorMessage(cause)}`, { cause });
+    this.runId = String(runId);
+  }
+}
+
 export interface RunSyncOptions {
   connectionId: string;
   kind: RunKind;
@@ -169,6 +183,7 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
       if (fresh?.status === 'running') return runSummary(await finishRun(run._id, 'succeeded'));
       return runSummary(fresh);
     } catch (e) {
+      if (isTransientDatabaseError(e)) throw new RunInterrupted(run._id, e);
       return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
     }
   }
@@ -194,6 +209,7 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
       return runSummary(await finishRun(run._id, 'paused', { message: `Paused: ${conn.provider} API quota used up; resuming ${err.resumeAt?.toISOString() ?? 'later'}` }));
     }
     if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { message: 'Interrupted; resumes from its checkpoint' }));
+    if (isTransientDatabaseError(e)) throw new RunInterrupted(run._id, e);
     log.error({ err: e, connection_id: String(conn._id), run_id: String(run._id) }, 'sync run failed');
     await dropSeen(run._id);
     return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
@@ -393,6 +409,7 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
     await Connection.updateOne({ _id: conn._id }, { $set: { last_incremental_at: new Date() } });
     return runSummary(await finishRun(run._id, 'succeeded', { counts: outcome.counts }));
   } catch (e) {
+    if (isTransientDatabaseError(e)) throw e; // the record job's backoff retries it
     if (e instanceof ConnectorError && e.code === 'auth_expired') await markReauthorize(conn._id, e.message);
     return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
   }
@@ -420,21 +437,36 @@ export async function queueRecordSync(connectionId: string, kind: RecordKind, ex
   return enqueue(SYNC_RECORD_JOB, { connection_id: connectionId, kind, external_id: externalId, event_id: eventId ?? null });
 }
 
+/** How long a sync job waits in place for a restarted database before leaving it to the job's backoff. */
+const DATABASE_WAIT_MS = 5 * 60_000;
+
 defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: string }>(SYNC_RUN_JOB, async (data, ctx) => {
-  const summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId: data.run_id, signal: ctx.signal, maxPages: appEnv().PIVOTAL_SYNC_PAGES_PER_SLICE, heartbeat: () => ctx.touch() });
+  let runId = data.run_id;
+  let summary: RunSummary;
+  for (;;) {
+    try {
+      summary = await runSync({ connectionId: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', runId, signal: ctx.signal, maxPages: appEnv().PIVOTAL_SYNC_PAGES_PER_SLICE, heartbeat: () => ctx.touch() });
+      break;
+    } catch (e) {
+      if (!(e instanceof RunInterrupted)) throw e;
+      runId = e.runId;
+      log.warn({ run_id: runId, err: errorMessage(e.cause) }, 'database unreachable: the sync run waits for it, then resumes from its checkpoint');
+      if (!(await waitForDatabase(DATABASE_WAIT_MS, ctx.signal))) throw e;
+    }
+  }
   await ctx.touch();
   // Still running: give other workspaces' jobs a turn, then continue from the checkpoint.
   if (summary.status === 'running' || (summary.status === 'paused' && ctx.signal.aborted)) {
     await enqueue(SYNC_RUN_JOB, { connection_id: data.connection_id, kind: data.kind, trigger: data.trigger ?? 'job', run_id: summary.id });
   }
-});
+}, { backoff: TRANSIENT_BACKOFF });
 
 defineJob<{ connection_id: string; kind: RunKind; schedule: string }>(SCHEDULED_SYNC_JOB, async (data) => {
   const conn = await Connection.findById(data.connection_id).lean();
   if (!conn || conn.state !== 'connected') return;
   if (data.schedule === 'hourly' && (conn.settings as any)?.auto_sync === false) return;
   await queueSync(data.connection_id, data.kind, 'schedule');
-});
+}, { backoff: TRANSIENT_BACKOFF });
 
 defineJob<{ connection_id: string; kind: RecordKind; external_id: string; event_id?: string | null }>(SYNC_RECORD_JOB, async (data) => {
   const summary = await syncRecord(data.connection_id, data.kind, data.external_id, 'webhook');
@@ -445,7 +477,7 @@ defineJob<{ connection_id: string; kind: RecordKind; external_id: string; event_
     );
   }
   if (summary.status === 'failed') throw new Error(summary.message ?? 'record sync failed');
-});
+}, { backoff: TRANSIENT_BACKOFF });
 
 /**
  * Writes Pivotal-owned changes (status, owner, plan, name) to the customer's source record
@@ -472,4 +504,4 @@ export async function writebackCustomer(customerId: string, changes: Writeback):
 defineJob<{ customer_id: string; changes: Writeback; actor?: string }>(SYNC_WRITEBACK_JOB, async (data) => {
   const r = await writebackCustomer(data.customer_id, data.changes ?? {});
   log.info({ customer_id: data.customer_id, actor: data.actor, ...r }, 'writeback');
-});
+}, { backoff: TRANSIENT_BACKOFF });

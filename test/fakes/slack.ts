@@ -331,7 +331,7 @@ export interface FakeTeamInput {
 
 export const DEFAULT_BOT_SCOPES = [
   'commands', 'chat:write', 'im:write', 'users:read', 'users:read.email', 'team:read',
-  'channels:read', 'channels:join', 'groups:read', 'app_mentions:read',
+  'channels:read', 'channels:join', 'groups:read', 'app_mentions:read', 'channels:history', 'groups:history',
 ];
 
 interface ChannelState {
@@ -380,6 +380,8 @@ export interface StoredMessage {
   user: string;
   botId: string;
   edited?: { ts: string };
+  /** Message metadata (chat.postMessage `metadata`: event_type + event_payload). */
+  metadata?: { event_type: string; event_payload: Json };
   /** How it got there: the Web API or a response_url POST. */
   via: 'api' | 'response_url';
 }
@@ -523,6 +525,7 @@ export class FakeSlack {
   #oauthCodes = new Map<string, { teamId: string; userId: string | undefined; redirectUri: string | undefined; expiresAt: number; used: boolean }>();
   #rateLimits = new Map<string, { times: number; retryAfterSec: number }>();
   #httpFailures = new Map<string, { times: number; status: number }>();
+  #lostResponses = new Map<string, number>();
   #sinks = new Map<string, ResponseSink>();
   #callWaiters: Array<() => void> = [];
   #lastTsMicros = 0;
@@ -603,6 +606,13 @@ export class FakeSlack {
   /** The next `times` calls to `method` get a bare HTTP error (e.g. 503 from Slack's edge). */
   failHttp(method: string, opts: { times?: number; status?: number } = {}): this {
     this.#httpFailures.set(method, { times: opts.times ?? 1, status: opts.status ?? 503 });
+    return this;
+  }
+
+  /** The next `times` calls to `method` are carried out, but the connection drops before the
+   * answer (a network cut after Slack acted): the caller cannot tell whether it happened. */
+  loseResponses(method: string, opts: { times?: number } = {}): this {
+    this.#lostResponses.set(method, opts.times ?? 1);
     return this;
   }
 
@@ -805,6 +815,12 @@ export class FakeSlack {
       body.response_metadata = { ...(isObj(body.response_metadata) ? body.response_metadata : {}), warnings };
     }
     record(200, body);
+    const lose = this.#lostResponses.get(method) ?? 0;
+    if (lose > 0) {
+      this.#lostResponses.set(method, lose - 1);
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(200, headers).end(JSON.stringify(body));
   }
 
@@ -835,6 +851,7 @@ export class FakeSlack {
       'views.publish': (team, a) => this.#viewsPublish(team, a),
       'conversations.join': (team, a) => this.#conversationsJoin(team, a),
       'conversations.info': (team, a) => this.#conversationsInfo(team, a),
+      'conversations.history': (team, a) => this.#conversationsHistory(team, a),
       'users.info': (team, a) => this.#usersInfo(team, a),
       'users.lookupByEmail': (team, a) => this.#usersLookupByEmail(team, a),
       'team.info': (team) => ({ ok: true, team: this.#teamJson(team) }),
@@ -938,8 +955,13 @@ export class FakeSlack {
     const ch = this.#postableChannel(team, str(args, 'channel'));
     const { text, blocks } = this.#messageContent(args, true);
     const threadTs = str(args, 'thread_ts');
+    const meta = jsonField(args, 'metadata');
+    if (meta.present && (meta.invalid || !isObj(meta.value) || typeof meta.value.event_type !== 'string' || !isObj(meta.value.event_payload))) {
+      throw new ApiError('invalid_metadata_format');
+    }
     const msg: StoredMessage = {
       channel: ch.id, teamId: team.id, ts: this.#nextTs(), text, blocks, threadTs, user: team.botUserId, botId: team.botId, via: 'api',
+      ...(meta.present ? { metadata: meta.value as StoredMessage['metadata'] } : {}),
     };
     const list = this.#messages.get(ch.id) ?? [];
     list.push(msg);
@@ -1075,6 +1097,30 @@ export class FakeSlack {
     ch.botMember = true;
     team.joined.push(ch.id);
     return { ok: true, channel: this.#channelJson(ch) };
+  }
+
+  /** conversations.history: newest first, `oldest`/`latest` exclusive bounds, cursor pages of
+   * `limit` (default 100, max 999); metadata only with include_all_metadata, as in Slack. */
+  #conversationsHistory(team: TeamState, args: Json): Json {
+    const ch = this.#visibleChannel(team, str(args, 'channel'));
+    const scope = ch.isPrivate ? 'groups:history' : 'channels:history';
+    if (!team.scopes.includes(scope)) throw new ApiError('missing_scope', { needed: scope, provided: team.scopes.join(',') });
+    if (!ch.botMember && !ch.isIm) throw new ApiError('not_in_channel');
+    const oldest = Number(str(args, 'oldest') ?? 0);
+    const latest = Number(str(args, 'latest') ?? Infinity);
+    const limit = Math.min(Math.max(Number(str(args, 'limit') ?? 100) || 100, 1), 999);
+    const offset = Number(Buffer.from(str(args, 'cursor') ?? '', 'base64').toString().replace('offset:', '') || 0);
+    const withMeta = args.include_all_metadata === true || args.include_all_metadata === 'true';
+    const all = (this.#messages.get(ch.id) ?? []).filter((m) => Number(m.ts) > oldest && Number(m.ts) < latest).reverse();
+    const page = all.slice(offset, offset + limit);
+    const more = offset + limit < all.length;
+    return {
+      ok: true,
+      messages: page.map((m) => ({ ...this.#messageJson(team, m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })),
+      has_more: more,
+      pin_count: 0,
+      response_metadata: { next_cursor: more ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '' },
+    };
   }
 
   #conversationsInfo(team: TeamState, args: Json): Json {

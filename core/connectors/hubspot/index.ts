@@ -14,6 +14,7 @@ import { Client } from '@hubspot/api-client';
 import { env } from '../../env.ts';
 import { safeEqual } from '../../crypto.ts';
 import { registerConnector } from '../registry.ts';
+import { deadlineAgent, withDeadline } from './deadline.ts';
 import {
   ConnectorError,
   type Connector,
@@ -58,7 +59,8 @@ function basePath(): string {
 }
 
 function client(accessToken: string): Client {
-  const c = new Client({ accessToken, basePath: basePath(), numberOfApiCallRetries: 1 });
+  // The agent gives every request a deadline and the caller's AbortSignal (./deadline.ts).
+  const c = new Client({ accessToken, basePath: basePath(), numberOfApiCallRetries: 1, httpAgent: deadlineAgent(basePath()) });
   // Touch every API now so this client's retry settings are the ones they keep.
   void c.crm.companies.basicApi;
   void c.crm.companies.searchApi;
@@ -161,11 +163,12 @@ class Pacer {
 }
 const pacers = new Map<string, Pacer>();
 
-async function call<T>(fn: () => Promise<T>, ctx?: ConnectorContext): Promise<T> {
+/** Every HubSpot request goes through here: paced, bounded by PIVOTAL_PROVIDER_TIMEOUT_MS, cancelled with `signal`. */
+async function call<T>(fn: () => Promise<T>, ctx?: ConnectorContext, signal?: AbortSignal): Promise<T> {
   const pacer = ctx ? (pacers.get(ctx.connectionId) ?? pacers.set(ctx.connectionId, new Pacer()).get(ctx.connectionId)!) : null;
-  const at = pacer ? await pacer.slot() : 0;
+  const at = pacer ? await pacer.slot(signal) : 0;
   try {
-    return await fn();
+    return await withDeadline(env().PIVOTAL_PROVIDER_TIMEOUT_MS, signal, fn);
   } catch (e) {
     const err = classifyHubspotError(e);
     if (pacer && err.code === 'rate_limited' && err.status === 429 && (e as any)?.body?.policyName !== 'SECONDLY') pacer.refused(at, e as any, err.retryAfterMs ?? 1000);
@@ -268,7 +271,7 @@ async function pull(ctx: ConnectorContext, req: PullRequest): Promise<Page> {
 
   if (!req.since) {
     const limit = Math.min(req.pageSize ?? LIST_PAGE, LIST_PAGE);
-    const page = await call(() => objects.basicApi.getPage(limit, req.cursor ?? undefined, properties, undefined, associations), ctx);
+    const page = await call(() => objects.basicApi.getPage(limit, req.cursor ?? undefined, properties, undefined, associations), ctx, req.signal);
     records = page.results.map((r) => toRecord(req.kind, r));
     nextCursor = page.paging?.next?.after ?? null;
   } else {
@@ -288,6 +291,7 @@ async function pull(ctx: ConnectorContext, req: PullRequest): Promise<Page> {
         after: cur.after ?? undefined,
       } as any),
       ctx,
+      req.signal,
     );
     records = res.results.map((r) => toRecord(req.kind, r));
     total = res.total ?? null;
@@ -303,6 +307,7 @@ async function pull(ctx: ConnectorContext, req: PullRequest): Promise<Page> {
       const assoc = await call(() =>
         c.crm.associations.v4.batchApi.getPage('contacts', 'companies', { inputs: records.map((r) => ({ id: r.externalId })) }),
         ctx,
+        req.signal,
       );
       const byId = new Map<string, string[]>();
       for (const row of assoc.results) byId.set(String(row._from.id), row.to.map((t) => String(t.toObjectId)));
@@ -321,7 +326,7 @@ async function fetchOne(ctx: ConnectorContext, kind: RecordKind, externalId: str
   const c = api(ctx);
   const objects = kind === 'customer' ? c.crm.companies : c.crm.contacts;
   try {
-    const raw = await objects.basicApi.getById(externalId, fieldsFor(ctx, { kind, fields: ctx.settings.fields as string[] | undefined }), undefined, kind === 'contact' ? ['companies'] : undefined);
+    const raw = await withDeadline(env().PIVOTAL_PROVIDER_TIMEOUT_MS, undefined, () => objects.basicApi.getById(externalId, fieldsFor(ctx, { kind, fields: ctx.settings.fields as string[] | undefined }), undefined, kind === 'contact' ? ['companies'] : undefined));
     const rec = toRecord(kind, raw);
     if (kind === 'customer') {
       const inScope = await scopeCheck(ctx);
@@ -356,7 +361,7 @@ async function resolveOwnerEmail(ctx: ConnectorContext, ownerId: string): Promis
   if (hit && Date.now() - hit.at < 5 * 60_000) return hit.email;
   let email: string | null = null;
   try {
-    const owner = await api(ctx).crm.owners.ownersApi.getById(Number(ownerId));
+    const owner = await withDeadline(env().PIVOTAL_PROVIDER_TIMEOUT_MS, undefined, () => api(ctx).crm.owners.ownersApi.getById(Number(ownerId)));
     email = owner.email?.toLowerCase() ?? null;
   } catch (e) {
     const err = classifyHubspotError(e);
@@ -483,7 +488,7 @@ const oauth = {
   async refresh(credentials: Credentials): Promise<Credentials> {
     if (!credentials.refreshToken) throw new ConnectorError('auth_expired', 'This HubSpot connection has no refresh token: reconnect it');
     try {
-      const t = await client('').oauth.tokensApi.create('refresh_token', undefined, undefined, env().HUBSPOT_CLIENT_ID, env().HUBSPOT_CLIENT_SECRET, credentials.refreshToken);
+      const t = await withDeadline(env().PIVOTAL_PROVIDER_TIMEOUT_MS, undefined, () => client('').oauth.tokensApi.create('refresh_token', undefined, undefined, env().HUBSPOT_CLIENT_ID, env().HUBSPOT_CLIENT_SECRET, credentials.refreshToken!));
       return { ...credentials, accessToken: t.accessToken, refreshToken: t.refreshToken ?? credentials.refreshToken, expiresAt: Date.now() + t.expiresIn * 1000 };
     } catch (e) {
       const err = classifyHubspotError(e);

@@ -21,7 +21,8 @@ export function createStripeClient(secretKey: string, opts: { baseUrl?: string; 
   return new Stripe(secretKey, {
     ...stripeHostOptions(opts.baseUrl),
     maxNetworkRetries: opts.maxNetworkRetries ?? 4,
-    timeout: opts.timeoutMs ?? 30_000,
+    // Every Stripe call has a deadline (PIVOTAL_PROVIDER_TIMEOUT_MS): a hung request fails and is retried.
+    timeout: opts.timeoutMs ?? env().PIVOTAL_PROVIDER_TIMEOUT_MS,
     appInfo: { name: 'Pivotal' },
   });
 }

@@ -13,7 +13,7 @@ import { InboundEvent } from '../../models/events.ts';
 import { decryptJson } from '../../crypto.ts';
 import { errorMessage, isDuplicateKeyError } from '../../errors.ts';
 import { log } from '../../log.ts';
-import { defineJob, enqueue } from '../../jobs/agenda.ts';
+import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../../jobs/agenda.ts';
 import { markReauthorize } from '../../sync/connections.ts';
 import { syncStripeCustomers, type BillingConnection } from './billing-sync.ts';
 
@@ -100,12 +100,12 @@ export async function sweepUnprocessedStripeEvents(graceMs = 5 * 60_000): Promis
 
 defineJob<{ inbound_event_id: string }>(RETRY_JOB, async (data) => {
   await reprocessStripeEvent(data.inbound_event_id);
-});
+}, { backoff: TRANSIENT_BACKOFF });
 
 defineJob('stripe.events.sweep', async () => {
   const n = await sweepUnprocessedStripeEvents();
   if (n) log.warn({ count: n }, 're-queued unprocessed Stripe webhook events');
-});
+}, { backoff: null });
 
 export async function handleStripeWebhook(connectionId: string, rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
   if (!Types.ObjectId.isValid(connectionId)) return { status: 404, body: { error: 'unknown connection' } };
