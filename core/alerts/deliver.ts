@@ -75,7 +75,7 @@ async function claimDelivery(deliveryId: Types.ObjectId): Promise<DeliveryDoc | 
   return (await AlertDelivery.findOneAndUpdate(
     { _id: deliveryId, $or: [{ status: { $in: ['queued', 'retrying'] } }, { status: 'sending', claimed_at: { $lt: stale } }] },
     { $set: { status: 'sending', claimed_at: new Date() }, $inc: { attempts: 1 } },
-    { new: true },
+    { returnDocument: 'after' },
   ).lean()) as DeliveryDoc | null;
 }
 
@@ -157,7 +157,9 @@ async function attemptDelivery(delivery: DeliveryDoc, event: StoredDomainEvent, 
   if (!linked) log.info({ event: 'routing_fallback', routing_fallback: true, reason: 'no_customer_channel', workspace_id: String(event.workspace_id), customer_id: event.customer_id ? String(event.customer_id) : null, channel: defaultChannel }, 'routing_fallback');
   if (!candidates.length) return finish(id, { status: 'skipped', last_error: 'no_channel_configured' }).then(() => null);
 
-  const client = slackClient(decryptSecret(install.bot_token));
+  // No blind retries inside the client: a post whose answer was lost is retried by the
+  // delivery's own job, which first checks whether it went through.
+  const client = slackClient(decryptSecret(install.bot_token), { retries: 0 });
   const ctx = { delivery_id: String(id), workspace_id: String(event.workspace_id), kind: rule.kind };
   try {
     if (delivery.attempts > 1) {

@@ -9,12 +9,13 @@ export function setSlackRetryConfig(retry: RetryOptions | undefined): void {
   retryOverride = retry;
 }
 
-export function slackClient(token: string): WebClient {
+/** `retries: 0` for calls that must not be repeated blindly (a post whose answer was lost may have happened). */
+export function slackClient(token: string, opts: { retries?: number } = {}): WebClient {
   return new WebClient(token, {
     slackApiUrl: env().SLACK_API_URL,
     // Rate limits are rescheduled through Agenda (Retry-After) instead of sleeping in a worker.
     rejectRateLimitedCalls: true,
-    retryConfig: retryOverride ?? { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
+    retryConfig: opts.retries !== undefined ? { retries: opts.retries } : (retryOverride ?? { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 }),
     timeout: 10_000,
   });
 }

@@ -66,4 +66,19 @@ describe('job processing', () => {
     // and it was taken over exactly once
     expect(await runs().countDocuments({ key: 'hang-1' })).toBe(2);
   }, 120_000);
+
+  it("takes over a SIGKILLed worker's job as soon as its heartbeat stops, long before the lock expires", async () => {
+    // A ten-minute lock lifetime: only the heartbeat can explain a quick takeover.
+    const first = await startWorker({ LOCK_LIFETIME_MS: '600000' });
+    await enqueue('test.hang', { key: 'hang-hb' });
+    await waitFor(async () => runs().findOne({ key: 'hang-hb', worker: String(first.pid) }), 60_000);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const killedAt = Date.now();
+    const second = await startWorker({ LOCK_LIFETIME_MS: '600000' });
+    const retaken = await waitFor(async () => runs().findOne({ key: 'hang-hb', worker: String(second.pid) }), 60_000);
+    expect(retaken!.at.getTime() - killedAt).toBeLessThan(60_000);
+    expect(await runs().countDocuments({ key: 'hang-hb' })).toBe(2);
+  }, 120_000);
 });
+

@@ -15,7 +15,7 @@ import { setSlackRetryConfig } from '../../core/slack/client.ts';
 import { setCustomerStatus } from '../../core/customers/status.ts';
 import { emitDomainEvent } from '../../core/events/emit.ts';
 import { dispatchDomainEvent } from '../../core/events/dispatch.ts';
-import '../../core/alerts/deliver.ts';
+import { sendAlert, SENDING_DEADLINE_MS, sweepStaleDeliveries } from '../../core/alerts/deliver.ts';
 import { startJobProcessor, enqueue, JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
 import { AlertDelivery } from '../../core/models/alerts.ts';
 import { DomainEvent } from '../../core/models/events.ts';
@@ -150,5 +150,48 @@ describe('alerts', () => {
     await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
     expect(sentTo(token, DEFAULT)).toHaveLength(0);
     expect((await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!.status).toBe('skipped');
+  });
+});
+
+describe('alerts are at-least-once and posted once', () => {
+  it('finds a post whose answer was lost by its metadata instead of posting again', async () => {
+    const { token, ws, customer, teamId } = await setup();
+    const mine = () => fake.messages(DEFAULT).filter((m) => m.teamId === teamId);
+    fake.loseResponses('chat.postMessage', { times: 1 });
+    await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    // Slack posted it, but Pivotal could not tell: the delivery waits for its retry.
+    expect(mine()).toHaveLength(1);
+    const delivery = (await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!;
+    expect(delivery.status).toBe('retrying');
+    // The retry job's attempt reads the channel and recognises its own message.
+    await sendAlert(String(delivery._id));
+    const after = (await AlertDelivery.findOne({ _id: delivery._id }).lean())!;
+    expect(after.status).toBe('sent');
+    expect(after.message_ts).toBe(mine()[0]!.ts);
+    expect(mine()).toHaveLength(1);
+    expect(fake.callsTo('chat.postMessage').filter((c) => c.token === token)).toHaveLength(1); // the post whose answer was lost
+    expect(fake.callsTo('conversations.history').some((c) => c.token === token && c.args.include_all_metadata)).toBe(true);
+  });
+
+  it('retries a sending claim whose attempt died, once its deadline has passed', async () => {
+    const { token, ws, customer } = await setup();
+    await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
+    const event = (await DomainEvent.findOne({ customer_id: customer._id, type: 'customer.at_risk' }).lean())!;
+    // A worker claimed the delivery and was killed before posting.
+    const dead = await AlertDelivery.create({ key: `slack:${event.dedupe_key}`, workspace_id: ws._id, customer_id: customer._id, event_id: event._id, kind: 'at_risk', status: 'sending', attempts: 1, claimed_at: new Date() });
+    // Within the deadline nobody else may take it.
+    expect(await sendAlert(String(dead._id))).toBeNull();
+    expect(sentTo(token, DEFAULT)).toHaveLength(0);
+    await AlertDelivery.updateOne({ _id: dead._id }, { $set: { claimed_at: new Date(Date.now() - SENDING_DEADLINE_MS - 1000) } });
+    expect(await sweepStaleDeliveries()).toBeGreaterThanOrEqual(1);
+    const job = await mongoose.connection.db!.collection(JOBS_COLLECTION).findOne({ name: 'alerts.send', 'data.delivery_id': String(dead._id) });
+    expect(job).not.toBeNull();
+    await sendAlert(String(dead._id));
+    expect(sentTo(token, DEFAULT)).toHaveLength(1);
+    expect((await AlertDelivery.findById(dead._id).lean())!.status).toBe('sent');
+    // a duplicate of that job finds the delivery finished and sends nothing
+    await sendAlert(String(dead._id));
+    expect(sentTo(token, DEFAULT)).toHaveLength(1);
   });
 });
