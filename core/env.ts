@@ -74,6 +74,7 @@ export const envSchema = z
     STRIPE_SECRET_KEY: optionalNonEmpty,
     STRIPE_API_BASE_URL: url('Stripe API base').default('https://api.stripe.com'),
     STRIPE_CONNECT_BASE_URL: url('Stripe OAuth host').default('https://connect.stripe.com'),
+    STRIPE_CONNECT_WEBHOOK_SECRET: optionalNonEmpty,
     FX_RATES_USD: fxRates.optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // Additions (documented in the README).

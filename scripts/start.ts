@@ -40,10 +40,9 @@ try {
   db = await connectDatabase({ say: (line) => console.log(line) });
   const roles = e.PIVOTAL_ROLES;
   if (roles.includes('worker')) {
-    await import('../core/jobs/definitions.ts');
     const { startJobProcessor } = await import('../core/jobs/agenda.ts');
-    const { scheduleRecurringJobs } = await import('../core/jobs/definitions.ts');
-    const worker = await startJobProcessor({ concurrency: e.WORKER_CONCURRENCY });
+    const { jobs, scheduleRecurringJobs } = await import('../core/app/composition.ts');
+    const worker = await startJobProcessor({ jobs, concurrency: e.WORKER_CONCURRENCY });
     await scheduleRecurringJobs();
     stops.push(() => worker.stop());
     log.info({ concurrency: e.WORKER_CONCURRENCY }, 'worker started');

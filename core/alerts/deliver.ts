@@ -23,7 +23,7 @@ import { decryptSecret } from '../crypto.ts';
 import { isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
 import { defineJob, enqueue, RetryLater, retryAfterBackoff } from '../jobs/agenda.ts';
-import { registerEventConsumer, type StoredDomainEvent } from '../events/dispatch.ts';
+import type { EventConsumer, StoredDomainEvent } from '../events/dispatch.ts';
 import { slackClient, classifySlackError } from '../slack/client.ts';
 import { clearInstallationCache } from '../slack/installations.ts';
 import { ALERT_RULES, alertMessage, type AlertRule } from './rules.ts';
@@ -63,7 +63,8 @@ export async function handleAlertEvent(event: StoredDomainEvent): Promise<void> 
   if (retry) await enqueue(ALERT_SEND_JOB, { delivery_id: String(delivery._id) }, { at: new Date(Date.now() + retry.retryAfterMs) });
 }
 
-registerEventConsumer({ name: 'slack-alerts', types: Object.keys(ALERT_RULES) as StoredDomainEvent['type'][], handle: handleAlertEvent });
+/** The domain-event consumer that turns events into Slack alerts (listed by the composition root). */
+export const slackAlertsConsumer: EventConsumer = { name: 'slack-alerts', types: Object.keys(ALERT_RULES) as StoredDomainEvent['type'][], handle: handleAlertEvent };
 
 async function finish(id: Types.ObjectId, set: Record<string, unknown>): Promise<void> {
   await AlertDelivery.updateOne({ _id: id }, { $set: set });
@@ -253,7 +254,7 @@ export async function sweepStaleDeliveries(): Promise<number> {
   return rows.length;
 }
 
-defineJob<{ delivery_id: string }>(
+const sendJob = defineJob<{ delivery_id: string }>(
   ALERT_SEND_JOB,
   async (data) => {
     const retry = await sendAlert(String(data.delivery_id));
@@ -262,7 +263,7 @@ defineJob<{ delivery_id: string }>(
   { backoff: retryAfterBackoff(MAX_ATTEMPTS) },
 );
 
-defineJob(
+const sweepJob = defineJob(
   ALERT_SWEEP_JOB,
   async () => {
     const n = await sweepStaleDeliveries();
@@ -270,3 +271,5 @@ defineJob(
   },
   { backoff: null },
 );
+
+export const alertJobs = [sendJob, sweepJob];

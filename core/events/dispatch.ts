@@ -1,11 +1,11 @@
-// Fan-out of the domain event feed. Consumers (Slack alerts, outbound webhooks, …)
-// register at import time with the event types they care about; 'events.dispatch' runs
-// each of them for one event. A consumer that throws is retried on its own through
+// Fan-out of the domain event feed. Consumers (Slack alerts, outbound webhooks, …) say
+// which event types they care about and are listed by the composition root, which builds
+// these jobs for that list (eventJobs); 'events.dispatch' runs each of them for one event. A consumer that throws is retried on its own through
 // 'events.consume' (Agenda backoff) so one broken consumer never replays the others.
 // Consumers must be idempotent (a dispatch can run twice: the sweep, a worker taken over
 // mid-job): alerts claim each delivery with a unique-index insert.
 import type { Types } from 'mongoose';
-import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
+import { defineJob, enqueue, TRANSIENT_BACKOFF, type JobDefinition } from '../jobs/agenda.ts';
 import { DomainEvent, type DomainEventType } from '../models/events.ts';
 import { log } from '../log.ts';
 import { errorMessage } from '../errors.ts';
@@ -32,12 +32,6 @@ export interface EventConsumer {
   handle(event: StoredDomainEvent): Promise<void>;
 }
 
-const consumers = new Map<string, EventConsumer>();
-
-export function registerEventConsumer(consumer: EventConsumer): void {
-  consumers.set(consumer.name, consumer);
-}
-
 const wants = (c: EventConsumer, type: DomainEventType) => c.types === '*' || c.types.includes(type);
 
 async function loadEvent(eventId: string): Promise<StoredDomainEvent | null> {
@@ -45,10 +39,10 @@ async function loadEvent(eventId: string): Promise<StoredDomainEvent | null> {
 }
 
 /** Runs every interested consumer for one event (exported for tests and the CLI). */
-export async function dispatchDomainEvent(eventId: string): Promise<void> {
+export async function dispatchDomainEvent(eventId: string, consumers: readonly EventConsumer[]): Promise<void> {
   const event = await loadEvent(eventId);
   if (!event) return;
-  for (const consumer of consumers.values()) {
+  for (const consumer of consumers) {
     if (!wants(consumer, event.type)) continue;
     try {
       await consumer.handle(event);
@@ -72,30 +66,34 @@ export async function sweepUndispatchedEvents(graceMs = 2 * 60_000): Promise<num
   return stale.length;
 }
 
-defineJob(
-  'events.sweep',
-  async () => {
-    const n = await sweepUndispatchedEvents();
-    if (n) log.warn({ count: n }, 're-queued undispatched domain events');
-  },
-  { backoff: null },
-);
-
-defineJob<{ event_id: string }>(DISPATCH_JOB, async (data) => dispatchDomainEvent(data.event_id), { backoff: TRANSIENT_BACKOFF });
-
-/** One consumer for one event, retried by Agenda's backoff until it succeeds or gives up (then the job stays failed, visible). */
-defineJob<{ event_id: string; consumer: string }>(
-  CONSUME_JOB,
-  async (data) => {
-    const consumer = consumers.get(data.consumer);
-    const event = await loadEvent(data.event_id);
-    if (!consumer || !event) return;
-    try {
-      await consumer.handle(event);
-    } catch (err) {
-      log.warn({ consumer: consumer.name, event_id: data.event_id, err: errorMessage(err) }, 'event consumer failed');
-      throw err;
-    }
-  },
-  { backoff: TRANSIENT_BACKOFF },
-);
+/** The dispatch, per-consumer retry and sweep jobs for one list of consumers. */
+export function eventJobs(consumers: readonly EventConsumer[]): JobDefinition[] {
+  const byName = new Map(consumers.map((c) => [c.name, c]));
+  return [
+    defineJob(
+      'events.sweep',
+      async () => {
+        const n = await sweepUndispatchedEvents();
+        if (n) log.warn({ count: n }, 're-queued undispatched domain events');
+      },
+      { backoff: null },
+    ),
+    defineJob<{ event_id: string }>(DISPATCH_JOB, async (data) => dispatchDomainEvent(data.event_id, consumers), { backoff: TRANSIENT_BACKOFF }),
+    // One consumer for one event, retried by Agenda's backoff until it succeeds or gives up (then the job stays failed, visible).
+    defineJob<{ event_id: string; consumer: string }>(
+      CONSUME_JOB,
+      async (data) => {
+        const consumer = byName.get(data.consumer);
+        const event = await loadEvent(data.event_id);
+        if (!consumer || !event) return;
+        try {
+          await consumer.handle(event);
+        } catch (err) {
+          log.warn({ consumer: consumer.name, event_id: data.event_id, err: errorMessage(err) }, 'event consumer failed');
+          throw err;
+        }
+      },
+      { backoff: TRANSIENT_BACKOFF },
+    ),
+  ];
+}

@@ -1,8 +1,9 @@
-// Background jobs on Agenda, sharing the process's mongoose connection. Modules declare
-// their jobs with defineJob() at import time; any process can enqueue(); only worker
-// processes (startJobProcessor) run them. Agenda's lock on each job document is what
-// makes many workers on many machines run each job once, and a worker that dies
-// mid-job lets another pick the job up once its lock lifetime has passed.
+// Background jobs on Agenda, sharing the process's mongoose connection. Modules describe
+// their jobs with defineJob() (a plain value, registered nowhere); the composition root
+// (core/app/composition.ts) lists them and hands the list to startJobProcessor in worker
+// processes; any process can enqueue(). Agenda's lock on each job document makes many
+// workers run each job once; a worker that dies mid-job loses its locks as soon as its
+// heartbeat stops (./heartbeat.ts), else when the lock lifetime has passed.
 import mongoose from 'mongoose';
 import { Agenda, backoffStrategies, type BackoffStrategy, type Job } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
@@ -55,15 +56,34 @@ export function retryAfterBackoff(maxRetries = 6): BackoffStrategy {
   };
 }
 
-type Handler = (data: any, ctx: JobContext) => Promise<void>;
-const registry = new Map<string, { handler: Handler; options: JobOptions }>();
-
-export function defineJob<T>(name: string, handler: (data: T, ctx: JobContext) => Promise<void>, options: JobOptions): void {
-  registry.set(name, { handler: handler as Handler, options });
+export interface JobDefinition {
+  name: string;
+  handler: (data: any, ctx: JobContext) => Promise<void>;
+  options: JobOptions;
 }
 
-export function definedJobs(): string[] {
-  return [...registry.keys()];
+export function defineJob<T>(name: string, handler: (data: T, ctx: JobContext) => Promise<void>, options: JobOptions): JobDefinition {
+  return { name, handler: handler as JobDefinition['handler'], options };
+}
+
+/**
+ * The start-up check: every job waiting in the queue has a definition in this worker.
+ * A name nobody defines would sit in the queue forever, so the worker refuses to start
+ * and says which names are missing.
+ */
+export async function assertQueuedJobsDefined(jobs: readonly JobDefinition[]): Promise<void> {
+  const known = new Set(jobs.map((j) => j.name));
+  const queued = (await db().collection(JOBS_COLLECTION).distinct('name', { nextRunAt: { $ne: null } })) as string[];
+  const missing = queued.filter((n) => !known.has(n));
+  if (missing.length) throw new AppError('config', `Jobs are queued that no definition handles: ${missing.join(', ')}`);
+}
+
+/** Failed jobs are kept as dead letters for this long (and visible), then pruned. */
+export const FAILED_JOB_RETENTION_MS = 14 * 86_400_000;
+
+export async function pruneFailedJobs(now = Date.now()): Promise<number> {
+  const res = await db().collection(JOBS_COLLECTION).deleteMany({ nextRunAt: null, failedAt: { $lt: new Date(now - FAILED_JOB_RETENTION_MS) } });
+  return res.deletedCount ?? 0;
 }
 
 function db() {
@@ -136,8 +156,12 @@ export interface JobProcessor {
   stop(opts?: { drainMs?: number }): Promise<void>;
 }
 
-/** Starts processing every defined job in this process (the worker role). */
-export async function startJobProcessor(opts: { concurrency?: number; processEveryMs?: number; lockLifetimeMs?: number; name?: string } = {}): Promise<JobProcessor> {
+/** Starts processing the given jobs in this process (the worker role). */
+export async function startJobProcessor(opts: { jobs: readonly JobDefinition[]; concurrency?: number; processEveryMs?: number; lockLifetimeMs?: number; name?: string }): Promise<JobProcessor> {
+  const names = opts.jobs.map((j) => j.name);
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length) throw new AppError('config', `Jobs defined twice: ${twice.join(', ')}`);
+  await assertQueuedJobsDefined(opts.jobs);
   const shutdown = new AbortController();
   const name = opts.name ?? defaultWorkerName();
   // Alive before it locks anything, so no other worker takes its jobs for dead.
@@ -148,7 +172,7 @@ export async function startJobProcessor(opts: { concurrency?: number; processEve
     maxConcurrency: Math.max(opts.concurrency ?? 4, 1) * 2,
     defaultLockLifetimeMs: opts.lockLifetimeMs ?? 10 * 60_000,
   });
-  for (const [name, { handler, options }] of registry) {
+  for (const { name, handler, options } of opts.jobs) {
     agenda.define(
       name,
       async (job: Job) => {

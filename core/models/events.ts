@@ -1,5 +1,6 @@
-// Event plumbing. InboundEvent dedupes provider webhooks by event id (the unique index
-// makes "seen before?" atomic across instances). DomainEvent is Pivotal's own feed of
+// Event plumbing. InboundEvent is the durable record of every accepted provider webhook
+// event (core/inbound/pipeline.ts): unique per provider, account, connection and event id,
+// so "seen before?" is atomic across instances and one portal's ids never shadow another's. DomainEvent is Pivotal's own feed of
 // customer transitions that alerts and outbound webhooks consume; its dedupe_key makes
 // "exactly once per transition" a database guarantee rather than a process-memory one.
 import { Schema } from 'mongoose';
@@ -9,12 +10,15 @@ const inboundEventSchema = new Schema(
   {
     provider: { type: String, required: true },
     event_id: { type: String, required: true },
+    /** the provider account that sent it (HubSpot portal id, Stripe account id) */
+    account_id: { type: String, default: null },
     connection_id: { type: Schema.Types.ObjectId, default: null },
     workspace_id: { type: Schema.Types.ObjectId, default: null },
     type: { type: String, default: null },
     occurred_at: { type: Date, default: null },
     payload: { type: Schema.Types.Mixed, default: null },
-    status: { type: String, enum: ['received', 'processed', 'failed'], default: 'received' },
+    /** received → processed; failed while retried; dead once retries gave up (a visible dead letter); ignored when no connection wants it */
+    status: { type: String, enum: ['received', 'processed', 'failed', 'dead', 'ignored'], default: 'received' },
     error: { type: String, default: null },
     /** processing attempts so far (Stripe events are retried by Pivotal, not redelivered) */
     attempts: { type: Number, default: 0 },
@@ -22,7 +26,9 @@ const inboundEventSchema = new Schema(
   },
   { timestamps: true },
 );
-inboundEventSchema.index({ provider: 1, event_id: 1 }, { unique: true });
+inboundEventSchema.index({ provider: 1, account_id: 1, connection_id: 1, event_id: 1 }, { unique: true });
+inboundEventSchema.index({ status: 1, createdAt: 1 });
+inboundEventSchema.index({ connection_id: 1, status: 1 });
 export const InboundEvent = defineModel('InboundEvent', inboundEventSchema, 'inbound_events');
 
 export const DOMAIN_EVENT_TYPES = [

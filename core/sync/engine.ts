@@ -13,7 +13,6 @@ import pRetry, { AbortError } from 'p-retry';
 import { Connection, type ConnectionRole, type Provider } from '../models/connection.ts';
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
-import { InboundEvent } from '../models/events.ts';
 import { SourceLink, SyncRun, SyncRunSeen, type SyncKind } from '../models/sync.ts';
 import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
@@ -433,14 +432,14 @@ export async function queueSync(connectionId: string, kind: RunKind, trigger: st
   return enqueue(SYNC_RUN_JOB, { connection_id: connectionId, kind, trigger }, { unique: { name: SYNC_RUN_JOB, 'data.connection_id': connectionId, 'data.kind': kind, lastFinishedAt: null } });
 }
 
-export async function queueRecordSync(connectionId: string, kind: RecordKind, externalId: string, eventId?: string): Promise<string> {
-  return enqueue(SYNC_RECORD_JOB, { connection_id: connectionId, kind, external_id: externalId, event_id: eventId ?? null });
+export async function queueRecordSync(connectionId: string, kind: RecordKind, externalId: string): Promise<string> {
+  return enqueue(SYNC_RECORD_JOB, { connection_id: connectionId, kind, external_id: externalId });
 }
 
 /** How long a sync job waits in place for a restarted database before leaving it to the job's backoff. */
 const DATABASE_WAIT_MS = 5 * 60_000;
 
-defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: string }>(SYNC_RUN_JOB, async (data, ctx) => {
+const syncRunJob = defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: string }>(SYNC_RUN_JOB, async (data, ctx) => {
   let runId = data.run_id;
   let summary: RunSummary;
   for (;;) {
@@ -461,21 +460,15 @@ defineJob<{ connection_id: string; kind: RunKind; trigger?: string; run_id?: str
   }
 }, { backoff: TRANSIENT_BACKOFF });
 
-defineJob<{ connection_id: string; kind: RunKind; schedule: string }>(SCHEDULED_SYNC_JOB, async (data) => {
+const scheduledSyncJob = defineJob<{ connection_id: string; kind: RunKind; schedule: string }>(SCHEDULED_SYNC_JOB, async (data) => {
   const conn = await Connection.findById(data.connection_id).lean();
   if (!conn || conn.state !== 'connected') return;
   if (data.schedule === 'hourly' && (conn.settings as any)?.auto_sync === false) return;
   await queueSync(data.connection_id, data.kind, 'schedule');
 }, { backoff: TRANSIENT_BACKOFF });
 
-defineJob<{ connection_id: string; kind: RecordKind; external_id: string; event_id?: string | null }>(SYNC_RECORD_JOB, async (data) => {
-  const summary = await syncRecord(data.connection_id, data.kind, data.external_id, 'webhook');
-  if (data.event_id) {
-    await InboundEvent.updateOne(
-      { provider: 'hubspot', event_id: data.event_id },
-      { $set: { status: summary.status === 'succeeded' ? 'processed' : 'failed', error: summary.message, processed_at: new Date() } },
-    );
-  }
+const syncRecordJob = defineJob<{ connection_id: string; kind: RecordKind; external_id: string }>(SYNC_RECORD_JOB, async (data) => {
+  const summary = await syncRecord(data.connection_id, data.kind, data.external_id, 'record');
   if (summary.status === 'failed') throw new Error(summary.message ?? 'record sync failed');
 }, { backoff: TRANSIENT_BACKOFF });
 
@@ -501,7 +494,17 @@ export async function writebackCustomer(customerId: string, changes: Writeback):
   return { written: true };
 }
 
-defineJob<{ customer_id: string; changes: Writeback; actor?: string }>(SYNC_WRITEBACK_JOB, async (data) => {
+const writebackJob = defineJob<{ customer_id: string; changes: Writeback; actor?: string }>(SYNC_WRITEBACK_JOB, async (data) => {
   const r = await writebackCustomer(data.customer_id, data.changes ?? {});
   log.info({ customer_id: data.customer_id, actor: data.actor, ...r }, 'writeback');
 }, { backoff: TRANSIENT_BACKOFF });
+
+export const RESYNC_CUSTOMER_JOB = 'sync.resync_customer';
+/** The Slack card's Resync button: re-reads one customer from its source. */
+const resyncCustomerJob = defineJob<{ customer_id: string; actor?: string }>(RESYNC_CUSTOMER_JOB, async (data) => {
+  const summary = await resyncCustomer(data.customer_id);
+  if (summary.status === 'failed') throw new Error(summary.message ?? 'resync failed');
+}, { backoff: TRANSIENT_BACKOFF });
+
+/** Every job of the sync engine, for the composition root. */
+export const syncJobs = [syncRunJob, scheduledSyncJob, syncRecordJob, writebackJob, resyncCustomerJob];

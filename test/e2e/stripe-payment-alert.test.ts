@@ -21,7 +21,7 @@ import { runSync } from '../../core/sync/engine.ts';
 import { startJobProcessor } from '../../core/jobs/agenda.ts';
 import { AlertDelivery } from '../../core/models/alerts.ts';
 import { stripeWebhookRouter } from '../../portal/http/stripe-webhooks.ts';
-import '../../core/jobs/definitions.ts';
+import { jobs } from '../../core/app/composition.ts';
 
 useTestDatabase('stripe_payment_alert');
 
@@ -73,7 +73,7 @@ describe('a failed Stripe payment reaches the customer channel', () => {
     const conn = await connectSource({ workspaceId: String(ws._id), provider: 'stripe', role: 'billing_signal', authType: 'token', mode: 'test', credentials: { accessToken: stripe.secretKey }, webhookSecret: WHSEC });
     await runSync({ connectionId: String(conn._id), kind: 'full', trigger: 'test' });
 
-    const worker = await startJobProcessor({ name: 'e2e-worker', processEveryMs: 150 });
+    const worker = await startJobProcessor({ jobs, name: 'e2e-worker', processEveryMs: 150 });
     try {
       const invoice = stripe.createInvoice({ customer, subscription: sub, status: 'open' }).data.object;
       const failed = stripe.failInvoicePayment(invoice.id);

@@ -24,7 +24,7 @@ describe('domain events', () => {
       { workspace_id: new Types.ObjectId(), type: 'customer.churned', dedupe_key: 'lost-1', createdAt: old },
       { workspace_id: new Types.ObjectId(), type: 'customer.churned', dedupe_key: 'done-1', createdAt: old },
     ]);
-    await dispatchDomainEvent(String(done!._id));
+    await dispatchDomainEvent(String(done!._id), []);
     expect((await DomainEvent.findById(done!._id).lean())!.dispatched_at).toBeInstanceOf(Date);
     expect(await sweepUndispatchedEvents(60_000)).toBe(1);
     const jobs = await mongoose.connection.db!.collection(JOBS_COLLECTION).find({ name: 'events.dispatch', 'data.event_id': String(lost!._id) }).toArray();

@@ -8,6 +8,8 @@ import express from 'express';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
+import { INBOUND_PROCESS_JOB, processInboundEvent } from '../../core/inbound/pipeline.ts';
+import { inboundProcessors } from '../../core/app/composition.ts';
 import { startFakeHubspot, type FakeHubspot } from '../fakes/hubspot.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { createWorkspace, upsertMember } from '../../core/workspaces/workspaces.ts';
@@ -18,7 +20,7 @@ import { Activity } from '../../core/models/activity.ts';
 import { InboundEvent } from '../../core/models/events.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { connectSource, connectionStatus, getConnection } from '../../core/sync/connections.ts';
-import { runSync, syncRecord, writebackCustomer } from '../../core/sync/engine.ts';
+import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
 import { ignoreSyncErrors, syncErrorsCsv } from '../../core/sync/runs.ts';
 import { hubspot } from '../../core/connectors/hubspot/index.ts';
 import { hubspotWebhooksRouter } from '../../portal/http/hubspot-webhooks.ts';
@@ -56,10 +58,11 @@ async function newWorkspace(name: string) {
 }
 
 /** Runs queued record re-reads the way the worker would. */
+/** What the worker does with recorded webhook events (the inbound pipeline's job). */
 async function drainRecordJobs(): Promise<number> {
-  const jobs = await mongoose.connection.db!.collection(JOBS_COLLECTION).find({ name: 'sync.record', lastFinishedAt: null }).toArray();
+  const jobs = await mongoose.connection.db!.collection(JOBS_COLLECTION).find({ name: INBOUND_PROCESS_JOB, lastFinishedAt: null }).toArray();
   for (const j of jobs) {
-    await syncRecord(j.data.connection_id, j.data.kind, j.data.external_id, 'webhook');
+    await processInboundEvent(j.data.inbound_event_id, inboundProcessors);
     await mongoose.connection.db!.collection(JOBS_COLLECTION).updateOne({ _id: j._id }, { $set: { lastFinishedAt: new Date() } });
   }
   return jobs.length;

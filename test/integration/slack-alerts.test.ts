@@ -16,6 +16,7 @@ import { setCustomerStatus } from '../../core/customers/status.ts';
 import { emitDomainEvent } from '../../core/events/emit.ts';
 import { dispatchDomainEvent } from '../../core/events/dispatch.ts';
 import { sendAlert, SENDING_DEADLINE_MS, sweepStaleDeliveries } from '../../core/alerts/deliver.ts';
+import { jobs, eventConsumers } from '../../core/app/composition.ts';
 import { startJobProcessor, enqueue, JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
 import { AlertDelivery } from '../../core/models/alerts.ts';
 import { DomainEvent } from '../../core/models/events.ts';
@@ -67,7 +68,7 @@ afterAll(async () => {
 describe('alerts', () => {
   it('fires once per transition under duplicated events and two workers', async () => {
     const { token, ws, customer } = await setup({ linkedChannel: 'C0ACMECHAN', channels: [{ id: 'C0ACMECHAN', name: 'acme', isMember: true }] });
-    const workers = [await startJobProcessor({ name: 'w1', processEveryMs: 150 }), await startJobProcessor({ name: 'w2', processEveryMs: 150 })];
+    const workers = [await startJobProcessor({ jobs, name: 'w1', processEveryMs: 150 }), await startJobProcessor({ jobs, name: 'w2', processEveryMs: 150 })];
     try {
       // The same payment failure reported three times at once (duplicate webhooks).
       const emitted = await Promise.all([1, 2, 3].map(() => emitDomainEvent({ workspaceId: ws._id, customerId: customer._id, type: 'customer.payment_failed', dedupeKey: `pf:${customer._id}:in_1`, data: { invoice: 'in_1' }, actor: { type: 'system', id: 'stripe' } })));
@@ -97,26 +98,26 @@ describe('alerts', () => {
     const info = vi.spyOn(log, 'info');
     const { token, ws, customer } = await setup();
     await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'churned', reason: 'budget', actor: { type: 'user', id: 'u1' } });
-    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.churned'));
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.churned'), eventConsumers);
     expect(sentTo(token, DEFAULT)).toHaveLength(1);
     expect(info.mock.calls.some(([obj, msg]) => msg === 'routing_fallback' && (obj as any).reason === 'no_customer_channel')).toBe(true);
     info.mockRestore();
     // a churned customer gets no further alerts
     await emitDomainEvent({ workspaceId: ws._id, customerId: customer._id, type: 'customer.payment_failed', dedupeKey: `pf:${customer._id}:late`, data: {} });
-    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.payment_failed'));
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.payment_failed'), eventConsumers);
     expect(sentTo(token, DEFAULT)).toHaveLength(1);
   });
 
   it('falls back from an archived channel and joins a public channel it is not in', async () => {
     const a = await setup({ linkedChannel: 'C0ARCHIVED', channels: [{ id: 'C0ARCHIVED', name: 'old', isArchived: true }] });
     await setCustomerStatus({ customerId: a.customer._id, workspaceId: a.ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
-    await dispatchDomainEvent(await lastEventId(a.customer._id, 'customer.at_risk'));
+    await dispatchDomainEvent(await lastEventId(a.customer._id, 'customer.at_risk'), eventConsumers);
     expect(sentTo(a.token, DEFAULT)).toHaveLength(1);
     expect((await AlertDelivery.findOne({ workspace_id: a.ws._id }).lean())!.routed_to).toBe('default_channel');
 
     const b = await setup({ linkedChannel: 'C0NOTJOIN1', channels: [{ id: 'C0NOTJOIN1', name: 'acme-b', isMember: false }] });
     await setCustomerStatus({ customerId: b.customer._id, workspaceId: b.ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
-    await dispatchDomainEvent(await lastEventId(b.customer._id, 'customer.at_risk'));
+    await dispatchDomainEvent(await lastEventId(b.customer._id, 'customer.at_risk'), eventConsumers);
     expect(fake.joinedChannels(b.teamId)).toContain('C0NOTJOIN1');
     expect(sentTo(b.token, 'C0NOTJOIN1')).toHaveLength(1);
   });
@@ -125,7 +126,7 @@ describe('alerts', () => {
     const { token, ws, customer, teamId } = await setup();
     fake.revokeToken(token, 'invalid_auth');
     await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
-    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'), eventConsumers);
     expect((await SlackInstallation.findOne({ team_id: teamId }).lean())!.status).toBe('broken');
     expect((await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!.status).toBe('failed');
   });
@@ -135,7 +136,7 @@ describe('alerts', () => {
     fake.rateLimit('chat.postMessage', { times: 1, retryAfterSec: 7 });
     await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
     const before = Date.now();
-    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'), eventConsumers);
     const delivery = (await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!;
     expect(delivery.status).toBe('retrying');
     const job = await mongoose.connection.db!.collection(JOBS_COLLECTION).findOne({ name: 'alerts.send', 'data.delivery_id': String(delivery._id) });
@@ -147,7 +148,7 @@ describe('alerts', () => {
     const { token, ws, customer } = await setup();
     await Workspace.updateOne({ _id: ws._id }, { $set: { 'settings.alerts.at_risk': false } });
     await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
-    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'), eventConsumers);
     expect(sentTo(token, DEFAULT)).toHaveLength(0);
     expect((await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!.status).toBe('skipped');
   });
@@ -159,7 +160,7 @@ describe('alerts are at-least-once and posted once', () => {
     const mine = () => fake.messages(DEFAULT).filter((m) => m.teamId === teamId);
     fake.loseResponses('chat.postMessage', { times: 1 });
     await setCustomerStatus({ customerId: customer._id, workspaceId: ws._id, status: 'at_risk', reason: 'x', actor: { type: 'user', id: 'u1' } });
-    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'));
+    await dispatchDomainEvent(await lastEventId(customer._id, 'customer.at_risk'), eventConsumers);
     // Slack posted it, but Pivotal could not tell: the delivery waits for its retry.
     expect(mine()).toHaveLength(1);
     const delivery = (await AlertDelivery.findOne({ workspace_id: ws._id }).lean())!;

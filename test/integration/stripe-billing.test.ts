@@ -21,7 +21,13 @@ import '../../core/connectors/stripe/index.ts';
 import { resolveAmbiguousMatch, resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../../core/billing/ambiguous.ts';
 import { customerView } from '../../core/customers/view.ts';
 import { stripeWebhookRouter } from '../../portal/http/stripe-webhooks.ts';
-import { RETRY_JOB, reprocessStripeEvent, sweepUnprocessedStripeEvents } from '../../core/connectors/stripe/webhooks.ts';
+import { INBOUND_PROCESS_JOB, processInboundEvent, sweepInboundEvents } from '../../core/inbound/pipeline.ts';
+import { inboundProcessors } from '../../core/app/composition.ts';
+
+/** What the worker does after a webhook is answered: process every recorded event once. */
+async function processRecorded(): Promise<void> {
+  for (const e of await InboundEvent.find({ status: 'received' }, { _id: 1 }).lean()) await processInboundEvent(String(e._id), inboundProcessors).catch(() => {});
+}
 import { attachBilling } from '../../core/billing/store.ts';
 import { CustomerBilling } from '../../core/models/billing.ts';
 import { Types } from 'mongoose';
@@ -220,20 +226,25 @@ describe('webhooks', () => {
   it('a payment failure raises one signal; duplicates and replays do not add any', async () => {
     const invoice = fake.createInvoice({ customer: ids.acme!, subscription: ids.acme_growth!, status: 'open' }).data.object;
     await fake.deliverEvent(hookUrl, fake.events.at(-1)!, WHSEC);
+    await processRecorded();
     expect((await byDomain('acme.com'))[0]!.payment_status).toBe('paid'); // open, not yet attempted
     const failed = fake.failInvoicePayment(invoice.id);
     expect(await fake.deliverEvent(hookUrl, failed, WHSEC)).toBe(200);
+    await processRecorded();
     expect((await byDomain('acme.com'))[0]!.payment_status).toBe('failing');
     expect(await signals()).toBe(1);
     // Stripe delivers the same event again, and the subscription's own past_due event too.
     expect(await fake.deliverEvent(hookUrl, failed, WHSEC)).toBe(200);
+    await processRecorded();
     const pastDue = fake.events.filter((e) => e.type === 'customer.subscription.updated').at(-1)!;
     expect(await fake.deliverEvent(hookUrl, pastDue, WHSEC)).toBe(200);
+    await processRecorded();
     expect(await fake.deliverEvent(hookUrl, pastDue, WHSEC)).toBe(200);
+    await processRecorded();
     expect(await signals()).toBe(1);
     const ev = await DomainEvent.findOne({ type: 'customer.payment_failed' }).lean();
     expect(ev!.dedupe_key).toBe(`payment_failed:${(await byDomain('acme.com'))[0]!.id}:${invoice.id}`);
-    expect(await InboundEvent.countDocuments({ event_id: `${connectionId}:${failed.id}` })).toBe(1);
+    expect(await InboundEvent.countDocuments({ event_id: failed.id, connection_id: connectionId })).toBe(1);
   });
 
   it('rejects stale, forged and unsigned deliveries with 400 and records nothing', async () => {
@@ -252,7 +263,9 @@ describe('webhooks', () => {
     const failed = fake.failInvoicePayment(invoice.id);
     const recovered = fake.payInvoice(invoice.id);
     expect(await fake.deliverEvent(hookUrl, recovered, WHSEC)).toBe(200);
+    await processRecorded();
     expect(await fake.deliverEvent(hookUrl, failed, WHSEC)).toBe(200);
+    await processRecorded();
     const [beta] = await byDomain('beta.io');
     expect(beta!.payment_status).toBe('paid');
     expect(await signals()).toBe(1); // still only acme's
@@ -263,6 +276,7 @@ describe('webhooks', () => {
     const next = fake.createInvoice({ customer: ids.late!, subscription: ids.late_sub!, status: 'open' }).data.object;
     const failed = fake.failInvoicePayment(next.id);
     expect(await fake.deliverEvent(hookUrl, failed, WHSEC)).toBe(200);
+    await processRecorded();
     expect((await byDomain('late.com'))[0]!.payment_status).toBe('failing');
     expect(await signals()).toBe(2);
     // A reconcile afterwards finds the same state and raises nothing new.
@@ -273,38 +287,37 @@ describe('webhooks', () => {
 });
 
 describe('webhooks whose processing fails', () => {
-  it('are answered 200 (recorded), kept as failed and retried by Pivotal until the newest state lands', async () => {
+  it('are answered 200 (recorded), kept as failed and retried with backoff until the newest state lands', async () => {
     const ev = fake.updateSubscription(ids.trial_sub!, { status: 'active' }); // the trial converts: MRR 0 → 99.00
     fake.failNext(1, 400, { shouldRetry: false, message: 'Stripe hiccup' });
     expect(await fake.deliverEvent(hookUrl, ev, WHSEC)).toBe(200);
-    const key = `${connectionId}:${ev.id}`;
-    const failed = await InboundEvent.findOne({ event_id: key }).lean();
+    const recorded = (await InboundEvent.findOne({ event_id: ev.id, connection_id: connectionId }).lean())!;
+    expect(recorded).toMatchObject({ status: 'received', account_id: null });
+    // The job throws so Agenda retries it with its backoff; the event says why.
+    await expect(processInboundEvent(String(recorded._id), inboundProcessors)).rejects.toThrow('Stripe hiccup');
+    const failed = await InboundEvent.findById(recorded._id).lean();
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, payload: { customer_id: ids.trial } });
-    expect(failed!.error).toContain('Stripe hiccup');
     expect((await byDomain('trial.dev'))[0]!.mrr).toBe(0);
-    // Stripe will not redeliver a 200: the retry is Pivotal's own job, 30 s later.
-    const retry = await InboundEvent.db.collection('agenda_jobs').findOne({ name: RETRY_JOB, 'data.inbound_event_id': String(failed!._id) });
-    expect(retry!.nextRunAt.getTime() - Date.now()).toBeGreaterThan(20_000);
-    expect(await reprocessStripeEvent(String(failed!._id))).toBe(true);
-    expect(await InboundEvent.findOne({ event_id: key }).lean()).toMatchObject({ status: 'processed', attempts: 2, error: null });
+    await processInboundEvent(String(recorded._id), inboundProcessors);
+    expect(await InboundEvent.findById(recorded._id).lean()).toMatchObject({ status: 'processed', attempts: 2, error: null });
     expect((await byDomain('trial.dev'))[0]).toMatchObject({ mrr: 9900, plan: 'trial_plan' });
-    expect(await reprocessStripeEvent(String(failed!._id))).toBeNull(); // done is done
     // A redelivery of the processed event stays a duplicate.
     expect(await fake.deliverEvent(hookUrl, ev, WHSEC)).toBe(200);
-    expect(await InboundEvent.countDocuments({ event_id: key })).toBe(1);
+    expect(await InboundEvent.countDocuments({ event_id: ev.id, connection_id: connectionId })).toBe(1);
   });
 
   it('events a crashed process left unprocessed are swept up after a grace period', async () => {
     const stuck = await InboundEvent.create({
-      provider: 'stripe', event_id: `${connectionId}:evt_stuck`, connection_id: new Types.ObjectId(connectionId), workspace_id: new Types.ObjectId(workspaceId),
+      provider: 'stripe', event_id: 'evt_stuck', connection_id: new Types.ObjectId(connectionId), workspace_id: new Types.ObjectId(workspaceId),
       type: 'customer.updated', payload: { id: 'evt_stuck', type: 'customer.updated', customer_id: ids.acme },
     });
-    expect(await sweepUnprocessedStripeEvents(60_000)).toBe(0); // still within its grace period
-    expect(await sweepUnprocessedStripeEvents(0)).toBe(1);
-    expect(await sweepUnprocessedStripeEvents(0)).toBe(1); // one pending retry, not two
-    expect(await InboundEvent.db.collection('agenda_jobs').countDocuments({ name: RETRY_JOB, 'data.inbound_event_id': String(stuck._id) })).toBe(1);
-    expect(await reprocessStripeEvent(String(stuck._id))).toBe(true);
-    expect(await sweepUnprocessedStripeEvents(0)).toBe(0);
+    await InboundEvent.db.collection('agenda_jobs').deleteMany({ name: INBOUND_PROCESS_JOB });
+    expect(await sweepInboundEvents(60_000)).toBe(0); // still within its grace period
+    expect(await sweepInboundEvents(0)).toBe(1);
+    expect(await sweepInboundEvents(0)).toBe(1);
+    expect(await InboundEvent.db.collection('agenda_jobs').countDocuments({ name: INBOUND_PROCESS_JOB, 'data.inbound_event_id': String(stuck._id) })).toBe(1); // one pending job, not two
+    await processInboundEvent(String(stuck._id), inboundProcessors);
+    expect(await sweepInboundEvents(0)).toBe(0);
   });
 });
 

@@ -1,19 +1,17 @@
-// Stripe webhooks for one connection: the Stripe-Signature is verified with the
-// connection's own endpoint secret (300 s tolerance), the event is recorded once through
-// InboundEvent's unique (provider, event_id) index, and then the affected Stripe customer
-// is re-read, so a duplicate does nothing and a late or out-of-order event can only apply
-// the newest Stripe state. The answer is 200 once the event is recorded, so Stripe does not
-// redeliver it: processing that fails (Stripe down, a database hiccup) is retried here,
-// with backoff, by 'stripe.event.retry'; events left "received" by a crashed process are
-// picked up by the sweep; the nightly reconcile repairs anything beyond that.
+// Stripe webhooks into the inbound pipeline (core/inbound/pipeline.ts). A connection's own
+// endpoint is verified with its endpoint secret; the platform's Connect endpoint with the
+// platform secret (STRIPE_CONNECT_WEBHOOK_SECRET), each event routed by its `account` to
+// the connections of that account (300 s tolerance either way). The event is recorded
+// once per connection and answered 200; processing (re-reading the affected Stripe
+// customer, so a late or out-of-order event can only apply the newest state) runs in the
+// pipeline's job with backoff; the nightly reconcile repairs anything beyond that.
 import Stripe from 'stripe';
 import { Types } from 'mongoose';
 import { Connection } from '../../models/connection.ts';
-import { InboundEvent } from '../../models/events.ts';
 import { decryptJson } from '../../crypto.ts';
-import { errorMessage, isDuplicateKeyError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../../jobs/agenda.ts';
+import { errorMessage } from '../../errors.ts';
+import { env } from '../../env.ts';
+import { recordInboundEvents, type StoredInboundEvent } from '../../inbound/pipeline.ts';
 import { markReauthorize } from '../../sync/connections.ts';
 import { syncStripeCustomers, type BillingConnection } from './billing-sync.ts';
 
@@ -49,63 +47,49 @@ export function onSourceEvent(fn: typeof hook): void {
   hook = fn;
 }
 
-export const RETRY_JOB = 'stripe.event.retry';
-export const MAX_ATTEMPTS = 6;
-/** Delay before attempt n+1 (n ≥ 1): 30 s, 1 min, 2 min, 4 min, 8 min. */
-export const retryDelayMs = (attempts: number) => 30_000 * 2 ** Math.max(0, attempts - 1);
-
-type InboundDoc = { _id: Types.ObjectId; attempts?: number | null };
-type StripeConnection = BillingConnection & { state: string };
-
-/** Re-reads the event's customer and applies the newest state; records the outcome, queues a retry on failure. */
-async function processEvent(conn: StripeConnection, record: InboundDoc, ref: StripeEventRef): Promise<boolean> {
-  const attempts = (record.attempts ?? 0) + 1;
-  try {
-    if (ref.type === 'account.application.deauthorized') {
-      // The account owner revoked Pivotal in their Stripe dashboard: syncing stops until they reconnect.
-      await markReauthorize(conn._id, 'Pivotal was disconnected from the Stripe dashboard: reconnect Stripe to resume billing updates');
-    } else {
-      // As source, customer events re-sync the customer record first; billing follows for
-      // every role (subscription and invoice events carry the billing changes).
-      if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
-      if (ref.customerId) await syncStripeCustomers(conn, [ref.customerId], 'stripe');
-    }
-    await InboundEvent.updateOne({ _id: record._id }, { $set: { status: 'processed', processed_at: new Date(), error: null, attempts } });
-    return true;
-  } catch (e) {
-    const retry = attempts < MAX_ATTEMPTS && conn.state === 'connected';
-    log.warn({ err: e, connection_id: String(conn._id), event_id: ref.id, attempts, retry }, 'stripe webhook processing failed');
-    await InboundEvent.updateOne({ _id: record._id }, { $set: { status: 'failed', error: errorMessage(e).slice(0, 500), attempts } });
-    if (retry) await enqueue(RETRY_JOB, { inbound_event_id: String(record._id) }, { at: new Date(Date.now() + retryDelayMs(attempts)) });
-    return false;
+/** Processing of one recorded Stripe event (the pipeline's processor for Stripe). */
+export async function processStripeEvent(event: StoredInboundEvent): Promise<void> {
+  const conn = await Connection.findById(event.connection_id);
+  if (!conn || conn.state === 'disconnected') return;
+  const p = event.payload as { id?: string; type?: string; customer_id?: string | null };
+  const ref: StripeEventRef = { id: p.id ?? event.event_id, type: p.type ?? event.type ?? '', customerId: p.customer_id ?? null };
+  if (ref.type === 'account.application.deauthorized') {
+    // The account owner revoked Pivotal in their Stripe dashboard: syncing stops until they reconnect.
+    await markReauthorize(conn._id, 'Pivotal was disconnected from the Stripe dashboard: reconnect Stripe to resume billing updates');
+    return;
   }
+  // As source, customer events re-sync the customer record first; billing follows for
+  // every role (subscription and invoice events carry the billing changes).
+  if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
+  if (ref.customerId) await syncStripeCustomers(conn as unknown as BillingConnection, [ref.customerId], 'stripe');
 }
 
-/** Processes a recorded event again (the retry job and the sweep). */
-export async function reprocessStripeEvent(inboundEventId: string): Promise<boolean | null> {
-  const record = await InboundEvent.findById(inboundEventId).lean();
-  if (!record || record.provider !== 'stripe' || record.status === 'processed') return null;
-  const conn = await Connection.findById(record.connection_id);
-  if (!conn || conn.state === 'disconnected') return null;
-  const p = (record.payload ?? {}) as { id?: string; type?: string; customer_id?: string | null };
-  return processEvent(conn, record, { id: p.id ?? record.event_id, type: p.type ?? record.type ?? '', customerId: p.customer_id ?? null });
+function eventRecord(conn: { _id: Types.ObjectId; workspace_id: Types.ObjectId }, event: Stripe.Event) {
+  const ref: StripeEventRef = { id: event.id, type: event.type, customerId: affectedCustomerId(event as any) };
+  return {
+    provider: 'stripe' as const, accountId: event.account ?? null, eventId: event.id, connection: conn, type: event.type,
+    occurredAt: new Date(event.created * 1000),
+    payload: { id: event.id, type: event.type, object_id: (event.data.object as { id?: string }).id ?? null, customer_id: ref.customerId },
+  };
 }
 
-/** Events a crashed process recorded but never processed, after a grace period. */
-export async function sweepUnprocessedStripeEvents(graceMs = 5 * 60_000): Promise<number> {
-  const stale = await InboundEvent.find({ provider: 'stripe', status: 'received', createdAt: { $lt: new Date(Date.now() - graceMs) } }, { _id: 1 }).limit(500).lean();
-  for (const e of stale) await enqueue(RETRY_JOB, { inbound_event_id: String(e._id) }, { unique: { name: RETRY_JOB, 'data.inbound_event_id': String(e._id), lastFinishedAt: null } });
-  return stale.length;
+/** The platform's Connect endpoint: events of connected accounts, routed by `account`. */
+export async function handleStripeConnectWebhook(rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
+  const secret = env().STRIPE_CONNECT_WEBHOOK_SECRET;
+  if (!secret) return { status: 401, body: { error: 'no Connect webhook secret is configured (STRIPE_CONNECT_WEBHOOK_SECRET)' } };
+  if (!signature) return { status: 400, body: { error: 'missing Stripe-Signature header' } };
+  let event: Stripe.Event;
+  try {
+    event = Stripe.webhooks.constructEvent(rawBody, signature, secret, WEBHOOK_TOLERANCE_SEC);
+  } catch (e) {
+    return { status: 400, body: { error: `webhook rejected: ${errorMessage(e)}` } };
+  }
+  if (!event.account) return { status: 400, body: { error: 'a Connect event names its account' } };
+  const conns = await Connection.find({ provider: 'stripe', external_account_id: event.account, state: { $ne: 'disconnected' } }, { _id: 1, workspace_id: 1, mode: 1 }).lean();
+  const wanted = conns.filter((c) => !c.mode || event.livemode === (c.mode === 'live'));
+  const out = await recordInboundEvents(wanted.length ? wanted.map((c) => eventRecord(c, event)) : [{ ...eventRecord({ _id: null as never, workspace_id: null as never }, event), connection: null }]);
+  return { status: 200, body: { received: true, ...out } };
 }
-
-defineJob<{ inbound_event_id: string }>(RETRY_JOB, async (data) => {
-  await reprocessStripeEvent(data.inbound_event_id);
-}, { backoff: TRANSIENT_BACKOFF });
-
-defineJob('stripe.events.sweep', async () => {
-  const n = await sweepUnprocessedStripeEvents();
-  if (n) log.warn({ count: n }, 're-queued unprocessed Stripe webhook events');
-}, { backoff: null });
 
 export async function handleStripeWebhook(connectionId: string, rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
   if (!Types.ObjectId.isValid(connectionId)) return { status: 404, body: { error: 'unknown connection' } };
@@ -123,23 +107,6 @@ export async function handleStripeWebhook(connectionId: string, rawBody: Buffer,
   if (conn.state === 'disconnected') return { status: 200, body: { ignored: 'connection disconnected' } };
   if (conn.mode && event.livemode !== (conn.mode === 'live')) return { status: 400, body: { error: `a ${event.livemode ? 'live' : 'test'}-mode event reached a ${conn.mode}-mode connection` } };
 
-  // Event ids are Stripe-global; the same account may feed several workspaces, so the id is scoped to the connection.
-  const eventKey = `${String(conn._id)}:${event.id}`;
-  const ref: StripeEventRef = { id: event.id, type: event.type, customerId: affectedCustomerId(event as any) };
-  let record: InboundDoc;
-  try {
-    record = await InboundEvent.create({
-      provider: 'stripe', event_id: eventKey, connection_id: conn._id, workspace_id: conn.workspace_id, type: event.type,
-      occurred_at: new Date(event.created * 1000),
-      payload: { id: event.id, type: event.type, object_id: (event.data.object as { id?: string }).id ?? null, customer_id: ref.customerId },
-    });
-  } catch (e) {
-    if (!isDuplicateKeyError(e)) throw e;
-    // A redelivery of an event still failing is a free extra attempt; anything else is a duplicate.
-    const seen = await InboundEvent.findOne({ provider: 'stripe', event_id: eventKey }).lean();
-    if (!seen || seen.status !== 'failed') return { status: 200, body: { received: true, duplicate: true } };
-    record = seen;
-  }
-  await processEvent(conn, record, ref);
-  return { status: 200, body: { received: true } };
+  const out = await recordInboundEvents([eventRecord(conn, event)]);
+  return { status: 200, body: { received: true, ...(out.duplicates ? { duplicate: true } : {}) } };
 }
