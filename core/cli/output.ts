@@ -1,6 +1,6 @@
 // CLI output: --json prints exactly one JSON document on stdout; otherwise a short
 // human rendering. Errors are one line on stderr and a non-zero exit.
-import { stringify } from 'csv-stringify/sync';
+import { toCsv } from '../csv.ts';
 import { AppError, errorMessage, isAppError } from '../errors.ts';
 import { EnvError } from '../env.ts';
 
@@ -21,7 +21,7 @@ export function printLine(line = ''): void {
 }
 
 export function printCsv(rows: Record<string, unknown>[], columns: readonly string[]): void {
-  process.stdout.write(stringify(rows, { header: true, columns: [...columns], cast: { date: (d) => d.toISOString(), object: (o) => JSON.stringify(o), boolean: (b) => String(b) } }));
+  process.stdout.write(toCsv(rows, columns));
 }
 
 export function printTable(rows: Record<string, unknown>[], columns: readonly string[]): void {
