@@ -15,7 +15,7 @@ export async function verifyHubspotToken(accessToken: string): Promise<{ portalI
   const client = new Client({ accessToken, basePath: env().HUBSPOT_API_BASE_URL.replace(/\/+$/, ''), numberOfApiCallRetries: 1 });
   let status: number;
   let body: unknown;
-  let headers: Record<string, string> = {};
+  let headers: Record<string, string>;
   try {
     const res = await client.apiRequest({ method: 'GET', path: '/account-info/v3/details' });
     status = res.status;
