@@ -5,7 +5,8 @@ import { AppError } from '../errors.ts';
 
 let stdinTakenBy: string | null = null;
 
-async function readStdin(): Promise<string> {
+async function readStdin(flag: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(`Paste ${flag} and press Enter, then Ctrl-D:\n`);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
@@ -18,7 +19,7 @@ export async function secretOption(value: string | undefined, flag: string): Pro
   if (value === '-') {
     if (stdinTakenBy) throw new AppError('bad_input', `${flag} -: stdin already holds ${stdinTakenBy}; pass one of them as env:NAME instead`);
     stdinTakenBy = flag;
-    secret = (await readStdin()).trim();
+    secret = (await readStdin(flag)).trim();
     if (!secret) throw new AppError('bad_input', `${flag} -: nothing was read from stdin`);
   } else if (value.startsWith('env:')) {
     const name = value.slice(4);
