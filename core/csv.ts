@@ -12,9 +12,14 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 // Spreadsheets evaluate a cell starting with one of these as a formula (OWASP "CSV injection").
 const FORMULA_START = /^[=+\-@\t\r]/;
 
+/** Text with terminal escape sequences and control characters removed (tab and line breaks kept). */
+export function stripTerminalEscapes(value: string): string {
+  return value.replace(ANSI, '').replace(CONTROL, '');
+}
+
 /** One text cell made safe: escape sequences and control characters removed, formulas quoted with a leading apostrophe. */
 export function safeCsvText(value: string): string {
-  const clean = value.replace(ANSI, '').replace(CONTROL, '');
+  const clean = stripTerminalEscapes(value);
   return FORMULA_START.test(clean) ? `'${clean}` : clean;
 }
 

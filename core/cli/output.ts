@@ -1,6 +1,6 @@
 // CLI output: --json prints exactly one JSON document on stdout; otherwise a short
 // human rendering. Errors are one line on stderr and a non-zero exit.
-import { toCsv } from '../csv.ts';
+import { stripTerminalEscapes, toCsv } from '../csv.ts';
 import { AppError, errorMessage, isAppError } from '../errors.ts';
 import { EnvError } from '../env.ts';
 
@@ -25,7 +25,8 @@ export function printCsv(rows: Record<string, unknown>[], columns: readonly stri
 }
 
 export function printTable(rows: Record<string, unknown>[], columns: readonly string[]): void {
-  const cells = rows.map((r) => columns.map((c) => (r[c] == null ? '' : String(r[c]))));
+  // Source data reaches a terminal here: no escape sequence or line break from a record gets through.
+  const cells = rows.map((r) => columns.map((c) => (r[c] == null ? '' : stripTerminalEscapes(String(r[c])).replace(/[\t\r\n]+/g, ' '))));
   const widths = columns.map((c, i) => Math.min(40, Math.max(c.length, ...cells.map((row) => row[i]!.length))));
   const fmt = (row: string[]) => row.map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!))).join('  ').trimEnd();
   printLine(fmt([...columns]));

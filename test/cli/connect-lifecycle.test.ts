@@ -135,6 +135,14 @@ describe('sync counts and freshness (items 11, 18)', () => {
     expect(csv.stdout).toContain(`"'=HYPERLINK(""http://evil.test"",""x"")"`);
     expect(csv.stdout).not.toMatch(/(^|,)"?=HYPERLINK/m);
   });
+
+  it('the table output keeps terminal escapes from source data out of the terminal (item 7)', async () => {
+    await createCustomers(new Types.ObjectId(workspaceId), [{ name: '\u001b]0;pwned\u0007Evil\u001b[2J Corp', domain: 'ansi.test' }]);
+    const table = await cli(['customers', 'list', '--workspace', workspaceId]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('Evil Corp');
+    expect(table.stdout).not.toContain('\u001b');
+  });
 });
 
 describe('disconnect and connect again (CONTRACT second round)', () => {
