@@ -27,7 +27,6 @@ import type { EventConsumer, StoredDomainEvent } from '../events/dispatch.ts';
 import { slackClient, classifySlackError } from '../slack/client.ts';
 import { clearInstallationCache } from '../slack/installations.ts';
 import { ALERT_RULES, alertMessage, type AlertRule } from './rules.ts';
-import { withBilling } from '../billing/store.ts';
 
 export const ALERT_SEND_JOB = 'alerts.send';
 export const ALERT_SWEEP_JOB = 'alerts.sweep';
@@ -142,7 +141,7 @@ async function attemptDelivery(delivery: DeliveryDoc, event: StoredDomainEvent, 
   if (!workspace) return finish(id, { status: 'skipped', last_error: 'workspace_not_found' }).then(() => null);
   const settings = workspace.settings?.alerts;
   if (settings && (settings as Record<string, unknown>)[rule.kind] === false) return finish(id, { status: 'skipped', last_error: 'alert_type_disabled' }).then(() => null);
-  const customer = event.customer_id ? await withBilling(await Customer.findOne({ _id: event.customer_id, workspace_id: event.workspace_id }).lean()) : null;
+  const customer = event.customer_id ? await Customer.findOne({ _id: event.customer_id, workspace_id: event.workspace_id }).lean() : null;
   if (customer?.status === 'churned' && !rule.evenIfChurned) return finish(id, { status: 'skipped', last_error: 'customer_churned' }).then(() => null);
   if (customer?.status === 'archived') return finish(id, { status: 'skipped', last_error: 'customer_archived' }).then(() => null);
 

@@ -9,7 +9,6 @@ import { Agenda, backoffStrategies, type BackoffStrategy, type Job } from 'agend
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { log } from '../log.ts';
 import { AppError } from '../errors.ts';
-import { installClaimLocking } from './claim-lock.ts';
 import { defaultWorkerName, startHeartbeat } from './heartbeat.ts';
 
 export const JOBS_COLLECTION = 'agenda_jobs';
@@ -94,7 +93,6 @@ function db() {
 
 function newAgenda(opts: { name: string; processEveryMs: number; maxConcurrency: number; defaultLockLifetimeMs: number }): Agenda {
   const backend = new MongoBackend({ mongo: db() as any, collection: JOBS_COLLECTION });
-  installClaimLocking(backend.repository, db());
   const agenda = new Agenda({
     name: opts.name,
     backend,

@@ -29,6 +29,8 @@ const inboundEventSchema = new Schema(
 inboundEventSchema.index({ provider: 1, account_id: 1, connection_id: 1, event_id: 1 }, { unique: true });
 inboundEventSchema.index({ status: 1, createdAt: 1 });
 inboundEventSchema.index({ connection_id: 1, status: 1 });
+// Retention: processed events go 30 days after processing (unprocessed ones have no date and stay).
+inboundEventSchema.index({ processed_at: 1 }, { expireAfterSeconds: 30 * 86_400 });
 export const InboundEvent = defineModel('InboundEvent', inboundEventSchema, 'inbound_events');
 
 export const DOMAIN_EVENT_TYPES = [
