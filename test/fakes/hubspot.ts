@@ -549,6 +549,7 @@ export class FakeHubspot {
   private readonly owners: Owner[] = [];
   private readonly lists = new Map<string, ListState>();
   private readonly failures: { status: number; pathPrefix?: string }[] = [];
+  private readonly hangs: { pathPrefix?: string }[] = [];
   private nextOwnerId = 70_000_001;
   private nextListId = 101;
   private nextEventId = 1_000_000_001;
@@ -607,6 +608,11 @@ export class FakeHubspot {
   /** The next n requests (optionally only those under pathPrefix) fail with `status`. */
   failNext(n: number, status = 500, pathPrefix?: string): void {
     for (let i = 0; i < n; i++) this.failures.push({ status, pathPrefix });
+  }
+
+  /** The next n requests (optionally under pathPrefix) never get an answer: HubSpot hung. */
+  hangNext(n: number, pathPrefix?: string): void {
+    for (let i = 0; i < n; i++) this.hangs.push({ pathPrefix });
   }
 
   // ----- auth -------------------------------------------------------------------------------
@@ -1120,6 +1126,12 @@ export class FakeHubspot {
     // The SDK's owners API calls '/crm/v3/owners/' and the lists API '/crm/v3/lists/'.
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const method = req.method ?? 'GET';
+    const hang = this.hangs.findIndex((h) => !h.pathPrefix || path.startsWith(h.pathPrefix));
+    if (hang >= 0) {
+      this.hangs.splice(hang, 1);
+      this.requests.push({ method, path, query: url.search, status: 0, at: this.now() });
+      return; // the socket stays open until the client gives up (or close())
+    }
     let reply: Reply;
     try {
       const raw = await readBody(req);
