@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineModel } from '../models/define.ts';
 import { Connection, CONNECTION_ROLES, PROVIDERS, type Provider } from '../models/connection.ts';
 import { Workspace } from '../models/workspace.ts';
+import { deadLetters } from '../inbound/pipeline.ts';
 import { SyncRun } from '../models/sync.ts';
 import { encryptJson, decryptJson } from '../crypto.ts';
 import { AppError, isDuplicateKeyError } from '../errors.ts';
@@ -232,5 +233,7 @@ export async function connectionStatus(connectionId: string) {
       : null,
     last_run: last ? { run_id: String(last._id), kind: last.kind, status: last.status, finished_at: last.finished_at, message: last.message } : null,
     warnings,
+    // webhook events whose processing gave up, with their error (core/inbound/pipeline.ts)
+    dead_letters: await deadLetters(conn._id),
   };
 }
