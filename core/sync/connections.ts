@@ -8,6 +8,7 @@ import { defineModel } from '../models/define.ts';
 import { Connection, CONNECTION_ROLES, PROVIDERS, type Provider } from '../models/connection.ts';
 import { Workspace } from '../models/workspace.ts';
 import { deadLetters } from '../inbound/pipeline.ts';
+import { disconnected, reauthorized } from './connection-state.ts';
 import { SyncRun } from '../models/sync.ts';
 import { encryptJson, decryptJson } from '../crypto.ts';
 import { AppError, isDuplicateKeyError } from '../errors.ts';
@@ -158,7 +159,7 @@ export async function updateConnectionSettings(connectionId: string, patch: Reco
  */
 export async function disconnect(connectionId: string) {
   const conn = await getConnection(connectionId);
-  await Connection.updateOne({ _id: conn._id }, { $set: { state: 'disconnected', state_reason: 'Disconnected by an admin', credentials: null, webhook_secret: null } });
+  await disconnected(conn._id);
   await cancelJobs({ 'data.connection_id': String(conn._id) });
   await SyncRun.updateMany({ connection_id: conn._id, status: { $in: ['running', 'paused', 'queued'] } }, { $set: { status: 'canceled', finished_at: new Date(), message: 'Connection disconnected' } });
   if (conn.role === 'customer_source') {
@@ -168,13 +169,11 @@ export async function disconnect(connectionId: string) {
   return getConnection(connectionId);
 }
 
-export async function markReauthorize(connectionId: Types.ObjectId, reason: string): Promise<void> {
-  await Connection.updateOne({ _id: connectionId }, { $set: { state: 'reauthorize', state_reason: reason } });
-}
+export { needsReauthorization as markReauthorize } from './connection-state.ts';
 
 /** Re-authorisation with fresh credentials; sync resumes from where it stopped. */
 export async function reauthorize(connectionId: string, credentials: Credentials) {
-  await Connection.updateOne({ _id: parseObjectId(connectionId, 'connection') }, { $set: { credentials: encryptJson(credentials), state: 'connected', state_reason: null } });
+  await reauthorized(parseObjectId(connectionId, 'connection'), encryptJson(credentials));
   return getConnection(connectionId);
 }
 

@@ -21,6 +21,7 @@ import { env as appEnv } from '../env.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import { isTransientDatabaseError, waitForDatabase } from '../db/transient.ts';
+import { fullWalkCompleted, incrementalCompleted, quotaExhausted } from './connection-state.ts';
 import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
 import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
@@ -206,7 +207,7 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
       return runSummary(await finishRun(run._id, 'paused', { message: `Reauthorize ${conn.provider} to resume: ${err.message}` }));
     }
     if (err?.code === 'quota_exhausted') {
-      await Connection.updateOne({ _id: conn._id }, { $set: { paused_until: err.resumeAt ?? null } });
+      await quotaExhausted(conn._id, err.resumeAt ?? null);
       return runSummary(await finishRun(run._id, 'paused', { message: `Paused: ${conn.provider} API quota used up; resuming ${err.resumeAt?.toISOString() ?? 'later'}` }));
     }
     if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { message: 'Interrupted; resumes from its checkpoint' }));
@@ -288,22 +289,18 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
   }
 
   const now = new Date();
-  const set: Record<string, unknown> = {};
   if (complete) {
     // A complete walk saw every live record: links it did not see were deleted at the source.
     // Whatever the source calls its customers (a Stripe customer, a HubSpot company).
     for (const objectType of await SourceLink.distinct('object_type', { connection_id: conn._id, target_type: 'customer' })) {
       counts.archived += await archiveUnseen(env, objectType, run._id);
     }
-    set.last_full_sync_at = now;
-    if (!conn.first_full_sync_at) set.first_full_sync_at = now;
-    for (const k of kinds) set[`cursors.${k}`] = new Date(run.started_at.getTime() - INCREMENTAL_OVERLAP_MS).toISOString();
+    const from = new Date(run.started_at.getTime() - INCREMENTAL_OVERLAP_MS).toISOString();
+    await fullWalkCompleted(conn, now, Object.fromEntries(kinds.map((k) => [k, from])));
   }
   if (opts.kind === 'incremental') {
-    set.last_incremental_at = now;
-    for (const k of kinds) if (cp.newest[k]) set[`cursors.${k}`] = cp.newest[k];
+    await incrementalCompleted(conn._id, now, Object.fromEntries(kinds.filter((k) => cp.newest[k]).map((k) => [k, cp.newest[k]!])));
   }
-  if (Object.keys(set).length) await Connection.updateOne({ _id: conn._id }, { $set: set });
   return runSummary(await finishRun(run._id, 'succeeded', { counts, results: opts.kind === 'preview' ? results : undefined }));
 }
 
@@ -371,7 +368,7 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
     const record: SourceRecord = rec ?? { kind, objectType: known?.object_type ?? (kind === 'customer' ? (env.customerObjectType ?? 'company') : 'contact'), externalId, modifiedAt: null, deleted: true, fields: {} };
     const outcome = kind === 'customer' ? await applyCustomerPage(env, [record]) : await applyContactPage(env, [record]);
     await emitStatusEvents(env, outcome.statusChanges);
-    await Connection.updateOne({ _id: conn._id }, { $set: { last_incremental_at: new Date() } });
+    await incrementalCompleted(conn._id, new Date());
     return runSummary(await finishRun(run._id, 'succeeded', { counts: outcome.counts }));
   } catch (e) {
     if (isTransientDatabaseError(e)) throw e; // the record job's backoff retries it

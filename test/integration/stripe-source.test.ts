@@ -14,6 +14,9 @@ import { Contact } from '../../core/models/contact.ts';
 import '../../core/connectors/stripe/index.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { processInboundEvent } from '../../core/inbound/pipeline.ts';
+import { inboundProcessors } from '../../core/app/composition.ts';
+import { InboundEvent } from '../../core/models/events.ts';
 
 useTestDatabase('stripe_source');
 let fake: FakeStripe;
@@ -104,7 +107,10 @@ describe('Stripe as the customer source', () => {
     const price = b.insertPrice({ product, unit_amount: 2500, currency: 'usd', recurring: { interval: 'month', interval_count: 1 }, lookup_key: 'team' }).id as string;
     const deliver = async (event: object) => {
       const body = JSON.stringify(event);
-      return (await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret))).status;
+      const status = (await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret))).status;
+      // what the worker's inbound.process job then does
+      for (const e of await InboundEvent.find({ status: 'received' }, { _id: 1 }).lean()) await processInboundEvent(String(e._id), inboundProcessors);
+      return status;
     };
     const customers = async () => (await attachBilling(await Customer.find({ workspace_id: ws._id }).lean())).map((c) => ({ name: c.name, status: c.status, mrr: c.billing?.mrr ?? null }));
 

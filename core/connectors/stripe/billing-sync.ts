@@ -4,7 +4,7 @@
 // Webhooks use syncStripeCustomers to re-read just the affected Stripe customers, so the
 // newest Stripe state always wins whatever order events arrive in.
 import { Types } from 'mongoose';
-import { Connection } from '../../models/connection.ts';
+import { fullWalkCompleted } from '../../sync/connection-state.ts';
 import { Customer } from '../../models/customer.ts';
 import { Workspace } from '../../models/workspace.ts';
 import { decryptJson } from '../../crypto.ts';
@@ -172,7 +172,7 @@ export async function runBillingWalk(
   if (!opts.signal?.aborted) {
     await clearStaleBilling(conn, touched, lookup);
     const now = new Date();
-    await Connection.updateOne({ _id: conn._id }, { $set: { last_full_sync_at: now, ...(conn.first_full_sync_at ? {} : { first_full_sync_at: now }) } });
+    await fullWalkCompleted(conn, now);
   }
   return { counts, problems, results };
 }
