@@ -19,6 +19,14 @@ import { Workspace } from '../../core/models/workspace.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { DomainEvent } from '../../core/models/events.ts';
 import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { processInboundEvent } from '../../core/inbound/pipeline.ts';
+import { inboundProcessors } from '../../core/app/composition.ts';
+import { InboundEvent } from '../../core/models/events.ts';
+
+/** What the worker's inbound.process job does after a webhook is answered. */
+async function processRecorded(): Promise<void> {
+  for (const e of await InboundEvent.find({ status: 'received' }, { _id: 1 }).lean()) await processInboundEvent(String(e._id), inboundProcessors);
+}
 import { connectionStatus } from '../../core/sync/connections.ts';
 import '../../core/connectors/stripe/index.ts';
 
@@ -135,6 +143,7 @@ describe('reading Stripe', () => {
     const body = JSON.stringify(event);
     const out = await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret));
     expect(out.status).toBe(200);
+    await processRecorded();
     const status = await connectionStatus(String(conn._id));
     expect(status).toMatchObject({ state: 'reauthorize', state_reason: expect.stringContaining('disconnected from the Stripe dashboard') });
   });
@@ -163,6 +172,7 @@ describe('reading Stripe', () => {
       const failed = b.failInvoicePayment(invoice);
       const body = JSON.stringify(failed);
       expect((await handleStripeWebhook(String(conn._id), Buffer.from(body), fake.signPayload(body, secret))).status).toBe(200);
+      await processRecorded();
       const afterWebhook = await status();
       await runSync({ connectionId: String(conn._id), kind: 'reconcile', trigger: 'test' });
       expect(await status()).toBe(afterWebhook);
