@@ -11,6 +11,16 @@ import { processHubspotEvent } from '../sync/webhooks.ts';
 import { processStripeEvent } from '../connectors/stripe/webhooks.ts';
 import { inboundJobs, INBOUND_SWEEP_JOB, type InboundProcessor } from '../inbound/pipeline.ts';
 import type { Provider } from '../models/connection.ts';
+import type { Connector } from '../connectors/connector.ts';
+import { hubspot } from '../connectors/hubspot/index.ts';
+import { stripeConnector } from '../connectors/stripe/index.ts';
+
+/**
+ * The connectors of this build (Salesforce joins here). Each module still hands itself to
+ * core/connectors/registry.ts, where the engine looks providers up; importing them here is
+ * what makes every process that runs jobs have them all.
+ */
+export const connectors = { hubspot, stripe: stripeConnector } satisfies Partial<Record<Provider, Connector>>;
 
 /** Who reacts to domain events (outbound webhooks join here). */
 export const eventConsumers: readonly EventConsumer[] = [slackAlertsConsumer];
