@@ -10,3 +10,5 @@ addCommands(registerSyncCommands);
 addCommands(registerConnectStripe);
 import { registerBillingCommands } from './billing.ts';
 addCommands(registerBillingCommands);
+import { registerConnectionCommands } from './connections.ts';
+addCommands(registerConnectionCommands);
