@@ -6,6 +6,7 @@ import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
+import { connectionsAdmin } from '../core/sync/connections-admin.ts';
 
 export function portalContext() {
   const e = env();
@@ -16,6 +17,10 @@ export function portalContext() {
     consumeLoginToken,
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
+    workspaceFrame: async (id: string) => {
+      const w = await getWorkspace(id);
+      return { id: String(w._id), name: w.name, timezone: w.timezone };
+    },
     workspaceOverview,
     workspaceAmbiguities,
     resolveWorkspaceAmbiguity,
@@ -23,6 +28,7 @@ export function portalContext() {
     saveStripeSettingsForm,
     queueStripeRun,
     stripeProblemsCsv,
+    connections: connectionsAdmin,
   };
 }
 

@@ -6,9 +6,9 @@ import { Connection } from '../models/connection.ts';
 import { SyncError, SyncRun, SYNC_RUN_RETENTION_DAYS, type SyncKind } from '../models/sync.ts';
 import { AppError } from '../errors.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
-import { connectionStatus } from './connections.ts';
+import { connectionStatus, getConnection } from './connections.ts';
 import { ignoreSyncErrors, openSyncErrors, runSummary, syncErrorRows } from './runs.ts';
-import { syncRecord } from './engine.ts';
+import { queueSync, syncRecord } from './engine.ts';
 import { PROVIDER_LABELS } from './providers.ts';
 
 export type ConnectionRow = {
@@ -132,4 +132,26 @@ export async function retryError(connectionId: Types.ObjectId, errorId: string) 
   const summary = await syncRecord(String(connectionId), kind, e.record_id, 'retry');
   const after = await SyncError.findById(e._id).lean();
   return { summary, fixed: !!after?.resolved_at || !after, error: after ? syncErrorRows([after])[0]! : null };
+}
+
+/** A connection of this workspace (a connection id of another workspace is "not found", never shown). */
+export async function connectionOfWorkspace(workspaceId: string, connectionId: string) {
+  const conn = await getConnection(connectionId);
+  if (String(conn.workspace_id) !== String(parseObjectId(workspaceId, 'workspace'))) throw new AppError('not_found', 'No such connection in your workspace');
+  return conn;
+}
+
+const QUEUED: Record<string, string> = {
+  validate: 'Validation queued: it reads the source without writing anything.',
+  preview: 'Preview queued: the first 10 records are synced.',
+  full: 'Full sync queued: the progress bar below follows it.',
+  incremental: 'Sync queued: changes since the last update are being fetched.',
+};
+
+/** Validate, Preview, Full sync and Run sync now, from the portal. */
+export async function queueConnectionRun(workspaceId: string, connectionId: string, kind: 'validate' | 'preview' | 'full' | 'incremental') {
+  const conn = await connectionOfWorkspace(workspaceId, connectionId);
+  if (conn.state !== 'connected') throw new AppError('conflict', `This connection is ${conn.state}: reconnect it first`);
+  await queueSync(String(conn._id), kind, 'portal');
+  return QUEUED[kind]!;
 }

@@ -10,10 +10,10 @@ import { ConnectorError, type Credentials } from '../connectors/connector.ts';
 import { AppError, isDuplicateKeyError, redactSecrets } from '../errors.ts';
 import { childLog } from '../log.ts';
 import { encryptJson } from '../crypto.ts';
-import { parseObjectId } from '../workspaces/workspaces.ts';
 import { connectOption, PROVIDER_LABELS, type ConnectOption } from './providers.ts';
 import { connectSource, CustomerSourceClaim, getConnection, scheduleConnectionJobs } from './connections.ts';
 import { queueSync } from './engine.ts';
+import { connectionOfWorkspace } from './connection-views.ts';
 
 const STRIPE_KEY = /^(sk|rk)_(live|test)_[A-Za-z0-9_]+$/;
 
@@ -73,13 +73,6 @@ export async function connectWithToken(input: { workspaceId: string; optionKey: 
     mode,
     settings: mode ? { mode } : {},
   });
-}
-
-/** A connection of this workspace (a connection id of another workspace is "not found", never shown). */
-export async function connectionOfWorkspace(workspaceId: string, connectionId: string) {
-  const conn = await getConnection(connectionId);
-  if (String(conn.workspace_id) !== String(parseObjectId(workspaceId, 'workspace'))) throw new AppError('not_found', 'No such connection in your workspace');
-  return conn;
 }
 
 /**
