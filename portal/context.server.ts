@@ -1,12 +1,14 @@
 // What Remix loaders and actions receive as context.pivotal: the core services they may
 // call. Routes import types only, so core is loaded once per process.
 import { env } from '../core/env.ts';
-import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
+import { consumeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
 import { connectionsAdmin } from '../core/sync/connections-admin.ts';
+import { changeMemberRole, listMembers, removeMember } from '../core/workspaces/members.ts';
+import { linkCustomerChannel, saveSlackSettings, sendTestAlert, slackView } from '../core/slack/settings.ts';
 
 export function portalContext() {
   const e = env();
@@ -29,6 +31,8 @@ export function portalContext() {
     queueStripeRun,
     stripeProblemsCsv,
     connections: connectionsAdmin,
+    slack: { view: slackView, save: saveSlackSettings, linkCustomer: linkCustomerChannel, testAlert: sendTestAlert },
+    members: { list: listMembers, changeRole: changeMemberRole, remove: removeMember, invite: inviteMember },
   };
 }
 
