@@ -40,7 +40,7 @@ export function ConnectionFrame({ c, timezone, tab, openErrors, children }: { c:
           {c.role === 'billing_signal' ? <span className="pill neutral">billing signal</span> : null}
           {c.mode === 'test' ? <span className="pill test">test mode</span> : null}
         </h1>
-        <div className={`banner ${state.level}`} role={c.state === 'connected' ? 'status' : 'alert'} data-testid="state-banner">
+        <div className={`banner ${state.level}`} aria-label="Connection status" data-testid="state-banner">
           <strong>{state.title}</strong>
           {c.state === 'reauthorize' ? ` — ${c.state_reason ?? 'the credentials stopped working'}. Reconnect to resume syncing; nothing is lost.` : null}
           {c.state === 'disconnected' ? ' — not syncing. The field mapping and settings are kept for a reconnect.' : null}
@@ -56,7 +56,7 @@ export function ConnectionFrame({ c, timezone, tab, openErrors, children }: { c:
           </div>
         </dl>
         {c.warnings.map((w) => (
-          <p key={w} className="banner warning" role="alert">
+          <p key={w} className="banner warning">
             {w}
           </p>
         ))}

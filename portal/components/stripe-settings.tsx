@@ -25,14 +25,6 @@ export function StripeSections({ canEdit, s, busy, timezone }: { canEdit: boolea
       <section className="card" aria-label="Last sync">
         <h2>Last sync</h2>
         <LastRun run={s.last_run} timezone={timezone} />
-        {canEdit ? (
-          <Form method="post">
-            <input type="hidden" name="intent" value="sync" />
-            <button type="submit" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
-              Run sync now
-            </button>
-          </Form>
-        ) : null}
       </section>
 
       <section className="card" aria-label="Check before syncing">
