@@ -7,6 +7,7 @@ import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
 import { connectionsAdmin } from '../core/sync/connections-admin.ts';
+import { slackPreview } from '../core/demo/slack-preview.ts';
 import { changeMemberRole, listMembers, removeMember } from '../core/workspaces/members.ts';
 import { linkCustomerChannel, saveSlackSettings, sendTestAlert, slackView } from '../core/slack/settings.ts';
 
@@ -31,6 +32,8 @@ export function portalContext() {
     queueStripeRun,
     stripeProblemsCsv,
     connections: connectionsAdmin,
+    /** only under `npm run demo` */
+    demoSlack: slackPreview(),
     slack: { view: slackView, save: saveSlackSettings, linkCustomer: linkCustomerChannel, testAlert: sendTestAlert },
     members: { list: listMembers, changeRole: changeMemberRole, remove: removeMember, invite: inviteMember },
   };
