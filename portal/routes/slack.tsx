@@ -28,7 +28,7 @@ export async function action({ context, request }: ActionFunctionArgs) {
     }
     if (intent === 'test') {
       const r = await pivotal.slack.testAlert(member.workspaceId, member.email);
-      return json({ ok: true as const, message: `Test alert posted to <#${r.channel}>. Check the channel in Slack.` });
+      return json({ ok: true as const, message: `Test alert posted to the default channel (${r.channel}). Check it in Slack.` });
     }
     if (intent === 'link' || intent === 'unlink') {
       const displayId = String(form.get('customer') ?? '');
@@ -54,7 +54,7 @@ export default function SlackPage() {
         <h1>Slack</h1>
         {s.team ? (
           <div className={`banner ${s.team.status === 'ok' ? 'success' : 'error'}`} role={s.team.status === 'ok' ? 'status' : 'alert'}>
-            {s.team.status === 'ok' ? <>Linked to the Slack team <strong>{s.team.name}</strong> ({s.team.id}).</> : <>Slack ({s.team.name}) stopped accepting Pivotal's token{s.team.status_reason ? `: ${s.team.status_reason}` : ''}. Reinstall the app.</>}
+            {s.team.status === 'ok' ? <>Linked to the Slack team <strong>{s.team.name}</strong>{s.team.name !== s.team.id ? ` (${s.team.id})` : ''}.</> : <>Slack ({s.team.name}) stopped accepting Pivotal's token{s.team.status_reason ? `: ${s.team.status_reason}` : ''}. Reinstall the app.</>}
           </div>
         ) : (
           <p className="empty">Slack is not connected. Install the Pivotal app in your Slack so CSMs can type <code>/pivotal acme</code> and channels receive alerts.</p>
