@@ -91,7 +91,11 @@ export async function latestRun(connectionId: Types.ObjectId, kinds?: SyncKind[]
 export async function integrationLog(connectionId: Types.ObjectId, opts: { errorsOnly?: boolean; limit?: number } = {}) {
   const since = new Date(Date.now() - SYNC_RUN_RETENTION_DAYS * 86_400_000);
   const q: Record<string, unknown> = { connection_id: connectionId, createdAt: { $gte: since } };
-  if (opts.errorsOnly) q.$or = [{ status: 'failed' }, { 'counts.errors': { $gt: 0 } }];
+  if (opts.errorsOnly) {
+    // A run "had errors" when it failed, counted some, or left SyncErrors behind (a skipped record's too).
+    const withErrors = await SyncError.distinct('run_id', { connection_id: connectionId, run_id: { $ne: null }, updatedAt: { $gte: since } });
+    q.$or = [{ status: 'failed' }, { 'counts.errors': { $gt: 0 } }, { _id: { $in: withErrors } }];
+  }
   const runs = await SyncRun.find(q, { problems: 0, results: 0, checkpoint: 0 }).sort({ createdAt: -1 }).limit(opts.limit ?? 200).lean();
   const errors = opts.errorsOnly && runs.length
     ? await SyncError.find({ connection_id: connectionId, run_id: { $in: runs.map((r) => r._id) } }).sort({ updatedAt: -1 }).limit(500).lean()

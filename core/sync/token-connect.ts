@@ -13,6 +13,7 @@ import { encryptJson } from '../crypto.ts';
 import { connectOption, PROVIDER_LABELS, type ConnectOption } from './providers.ts';
 import { connectSource, CustomerSourceClaim, getConnection, scheduleConnectionJobs } from './connections.ts';
 import { queueSync } from './engine.ts';
+import { verifyHubspotToken } from '../connectors/hubspot/account.ts';
 import { connectionOfWorkspace } from './connection-views.ts';
 
 const STRIPE_KEY = /^(sk|rk)_(live|test)_[A-Za-z0-9_]+$/;
@@ -63,8 +64,11 @@ export async function connectWithToken(input: { workspaceId: string; optionKey: 
   if (!option) throw new AppError('not_found', `Unknown way to connect: "${input.optionKey}"`);
   const credentials = credentialsFrom(option, input);
   const mode = option.provider === 'stripe' ? stripeKeyMode(credentials.accessToken) : null;
+  // HubSpot's account-info API also names the token's portal, which routes its webhooks here.
+  const portalId = option.provider === 'hubspot' ? (await verifyHubspotToken(credentials.accessToken)).portalId : null;
   await verifyToken(option, credentials, input.workspaceId);
   return connectSource({
+    externalAccountId: portalId,
     workspaceId: input.workspaceId,
     provider: option.provider,
     role: option.role,

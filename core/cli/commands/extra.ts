@@ -12,3 +12,5 @@ import { registerBillingCommands } from './billing.ts';
 addCommands(registerBillingCommands);
 import { registerConnectionCommands } from './connections.ts';
 addCommands(registerConnectionCommands);
+import { registerDisconnectCommand } from './disconnect.ts';
+addCommands(registerDisconnectCommand);
