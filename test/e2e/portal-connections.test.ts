@@ -53,6 +53,8 @@ async function newPage(link?: string) {
 async function shoot(page: Page, name: string) {
   await page.screenshot({ path: path.join(shots, `${name}-1280.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
+  // Responsive: nothing makes the page wider than the phone (wide tables scroll inside their cards).
+  expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at 390 px`).toBeLessThanOrEqual(390);
   await page.screenshot({ path: path.join(shots, `${name}-390.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
 }
