@@ -22,6 +22,15 @@ function freePort(): Promise<number> {
   });
 }
 
+/** A free port for the demo's database that is not one Pivotal itself is about to listen on. */
+async function dbPort(): Promise<number> {
+  const taken = new Set([process.env.PORT ?? '3000', process.env.SLACK_PORT ?? '3001']);
+  for (;;) {
+    const p = await freePort();
+    if (!taken.has(String(p))) return p;
+  }
+}
+
 const TEAM = { id: 'T0DEMO0001', name: 'Acme Demo' };
 const CSM = { id: 'U0DEMOCSM1', name: 'casey', email: 'casey@pivotal-demo.test' };
 const CHANNELS = [{ id: 'C0CSALERTS', name: 'cs-alerts' }, { id: 'C0ACMEACCT', name: 'acme-account' }];
@@ -55,7 +64,7 @@ Object.assign(process.env, {
   SLACK_API_URL: slack.apiUrl,
   SLACK_SIGNING_SECRET: SIGNING_SECRET,
   PIVOTAL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'pivotal-demo-')),
-  PIVOTAL_DB_PORT: String(await freePort()),
+  PIVOTAL_DB_PORT: process.env.PIVOTAL_DB_PORT ?? String(await dbPort()),
   PIVOTAL_ADMIN_EMAIL: process.env.PIVOTAL_ADMIN_EMAIL ?? 'admin@pivotal-demo.test',
 });
 delete process.env.MONGODB_URI;

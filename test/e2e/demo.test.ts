@@ -22,10 +22,10 @@ afterAll(async () => {
 
 describe('npm run demo', () => {
   it('starts connected and synced, and the Slack preview answers /pivotal acme', async () => {
-    const [port, slackPort] = [await freePort(), await freePort()];
+    const [port, slackPort, dbPort] = [await freePort(), await freePort(), await freePort()];
     const output: string[] = [];
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), SLACK_PORT: String(slackPort), APP_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
-    for (const k of ['MONGODB_URI', 'SESSION_SECRET', 'ENCRYPTION_KEY', 'PIVOTAL_DATA_DIR', 'PIVOTAL_DB_PORT']) delete env[k];
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), SLACK_PORT: String(slackPort), PIVOTAL_DB_PORT: String(dbPort), APP_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
+    for (const k of ['MONGODB_URI', 'SESSION_SECRET', 'ENCRYPTION_KEY', 'PIVOTAL_DATA_DIR']) delete env[k];
     demo = spawn(process.execPath, [path.join(repoRoot, 'scripts/demo.ts')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     demo.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
     demo.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
