@@ -24,7 +24,7 @@ import { Customer } from '../../core/models/customer.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { startFakeHubspot, type FakeHubspot } from '../fakes/hubspot.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.ts';
-import '../../core/jobs/definitions.ts';
+import { jobs } from '../../core/app/composition.ts';
 
 useTestDatabase('portal_connections');
 // Each step drives a browser through several pages on a shared 2-core machine.
@@ -79,7 +79,7 @@ beforeAll(async () => {
   delete process.env.HUBSPOT_CLIENT_SECRET;
   resetEnvCache();
   portal = await startPortal({ port, host: '127.0.0.1' });
-  worker = await startJobProcessor({ name: 'portal-connections', processEveryMs: 200 });
+  worker = await startJobProcessor({ jobs, name: 'portal-connections', processEveryMs: 200 });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
