@@ -10,6 +10,9 @@ import '../sync/engine.ts';
 import '../connectors/stripe/index.ts';
 import { pruneClaims } from './claim-lock.ts';
 import { pruneSupersededBilling } from '../billing/store.ts';
+import { defineHealthJobs, scheduleHealthJobs } from '../health/jobs.ts';
+
+defineHealthJobs();
 
 // Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days,
 // billing versions superseded by a newer one (a walk that stopped before pruning).
@@ -25,5 +28,6 @@ defineJob('maintenance.cleanup', async () => {
 export async function scheduleRecurringJobs(): Promise<void> {
   await scheduleRepeating('maintenance.cleanup', '1 hour', { kind: 'cleanup' }, { unique: { name: 'maintenance.cleanup' } });
   await scheduleRepeating('events.sweep', '2 minutes', { kind: 'sweep' }, { unique: { name: 'events.sweep' } });
+  await scheduleHealthJobs();
   await scheduleRepeating('stripe.events.sweep', '5 minutes', { kind: 'sweep' }, { unique: { name: 'stripe.events.sweep' } });
 }

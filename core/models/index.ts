@@ -11,3 +11,4 @@ export * from './slack.ts';
 export * from './events.ts';
 export * from './auth.ts';
 export * from './alerts.ts';
+export * from './health.ts';

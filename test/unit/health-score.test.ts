@@ -159,3 +159,16 @@ describe('transitions and freezing', () => {
     expect(healthFrozen('at_risk')).toBe(false);
   });
 });
+
+describe('nightly schedule', async () => {
+  const { nightlyDayDue } = await import('../../core/health/jobs.ts');
+  it('is due from 02:00 workspace time, once per local day', () => {
+    expect(nightlyDayDue(new Date('2026-06-01T01:59:00Z'), 'UTC')).toBeNull();
+    expect(nightlyDayDue(new Date('2026-06-01T02:00:00Z'), 'UTC')).toBe('2026-06-01');
+    // Paris is UTC+2 in June: 00:30 UTC is 02:30 there
+    expect(nightlyDayDue(new Date('2026-06-01T00:30:00Z'), 'Europe/Paris')).toBe('2026-06-01');
+    // New York is UTC−4: 05:00 UTC is 01:00 there, still the night before
+    expect(nightlyDayDue(new Date('2026-06-01T05:00:00Z'), 'America/New_York')).toBeNull();
+    expect(nightlyDayDue(new Date('2026-06-01T03:00:00Z'), 'Not/AZone')).toBe('2026-06-01');
+  });
+});
