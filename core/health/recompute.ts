@@ -16,7 +16,7 @@ import { computeHealth, healthSettings, healthTransitions, type HealthResult } f
 const BATCH = 1_000;
 const TREND_DAYS = 90;
 const FROZEN: ('churned' | 'archived')[] = ['churned', 'archived'];
-const CUSTOMER_FIELDS = { _id: 1, workspace_id: 1, display_id: 1, name: 1, status: 1, health: 1, last_activity_at: 1, source_created_at: 1 } as const;
+const CUSTOMER_FIELDS = { _id: 1, workspace_id: 1, display_id: 1, name: 1, status: 1, health: 1, last_activity_at: 1, source_created_at: 1, billing: 1 } as const;
 
 export interface RecomputeSummary {
   workspace_id: string;
@@ -35,17 +35,8 @@ const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 /** Median MRR of the workspace's paying, live customers (what "contract size" compares to). */
 export async function workspaceMedianMrr(workspaceId: Types.ObjectId): Promise<number | null> {
   const mrrs: number[] = [];
-  const cursor = Customer.find({ workspace_id: workspaceId, status: { $nin: FROZEN } }, { _id: 1, workspace_id: 1 }).lean().cursor({ batchSize: BATCH });
-  let batch: { _id: Types.ObjectId; workspace_id: Types.ObjectId }[] = [];
-  const flush = async () => {
-    for (const c of await attachBilling(batch)) if (c.billing.mrr != null && c.billing.mrr > 0) mrrs.push(c.billing.mrr);
-    batch = [];
-  };
-  for await (const c of cursor) {
-    batch.push(c as any);
-    if (batch.length >= BATCH) await flush();
-  }
-  await flush();
+  const cursor = Customer.find({ workspace_id: workspaceId, status: { $nin: FROZEN }, 'billing.mrr': { $gt: 0 } }, { 'billing.mrr': 1 }).lean().cursor({ batchSize: 5_000 });
+  for await (const c of cursor) mrrs.push((c as any).billing.mrr);
   if (!mrrs.length) return null;
   mrrs.sort((a, b) => a - b);
   const mid = mrrs.length >> 1;
