@@ -6,8 +6,10 @@ import '../alerts/deliver.ts';
 import '../sync/engine.ts';
 import '../connectors/stripe/index.ts';
 import { defineHealthJobs, scheduleHealthJobs } from '../health/jobs.ts';
+import { defineWebhookJobs } from '../webhooks/deliver.ts';
 
 defineHealthJobs();
+defineWebhookJobs();
 
 // Retention is TTL indexes on the models (sync runs 30 days, processed inbound events 30 days).
 

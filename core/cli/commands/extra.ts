@@ -12,3 +12,5 @@ import { registerBillingCommands } from './billing.ts';
 addCommands(registerBillingCommands);
 import { registerHealthCommands } from './health.ts';
 addCommands(registerHealthCommands);
+import { registerWebhookCommands } from './webhooks.ts';
+addCommands(registerWebhookCommands);
