@@ -5,6 +5,8 @@ import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
+import { customerPortal } from '../core/customers/portal-services.ts';
+import { webhookPortal } from '../core/webhooks/portal-services.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
 
 export function portalContext() {
@@ -23,6 +25,8 @@ export function portalContext() {
     saveStripeSettingsForm,
     queueStripeRun,
     stripeProblemsCsv,
+    customers: customerPortal,
+    webhooks: webhookPortal,
   };
 }
 

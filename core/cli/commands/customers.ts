@@ -10,9 +10,8 @@ import { CliExit, printCsv, printJson, printLine, printTable } from '../output.t
 import { resolveOneCustomer } from '../../customers/resolve.ts';
 import { setCustomerStatus, SETTABLE_STATUSES } from '../../customers/status.ts';
 import { customerHistory, HISTORY_CSV_COLUMNS } from '../../activity/activity.ts';
-import { stringify } from 'csv-stringify';
+import { csvNodeStream } from '../../customers/export.ts';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { AppError } from '../../errors.ts';
 
 const money = (cents: number | null) => (cents == null ? '' : `$${(cents / 100).toLocaleString('en-US', { maximumFractionDigits: 0 })}`);
@@ -133,7 +132,7 @@ function registerHistoryCommand(customers: Command): void {
     const rows = customerHistory(ws._id, customer._id);
     if (format === 'csv') {
       // streamed: a long history is never held in memory
-      await pipeline(Readable.from(rows), stringify({ header: true, columns: [...HISTORY_CSV_COLUMNS] }), process.stdout, { end: false });
+      await pipeline(csvNodeStream(rows, HISTORY_CSV_COLUMNS), process.stdout, { end: false });
       return;
     }
     const all = [];
