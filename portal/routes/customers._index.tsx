@@ -82,7 +82,7 @@ export default function Customers() {
                   <th>Customer</th>
                   <th>Status</th>
                   <th>Health</th>
-                  <th>Plan</th>
+                  <th className="wide-only">Plan</th>
                   <th className="num">MRR</th>
                   <th>Payment</th>
                   <th className="wide-only">Owner</th>
@@ -100,7 +100,7 @@ export default function Customers() {
                     </td>
                     <td><StatusPill status={c.status} /></td>
                     <td><HealthPill score={c.health_score} bucket={c.health_bucket} /></td>
-                    <td>{c.plan ?? '—'}</td>
+                    <td className="wide-only">{c.plan ?? '—'}</td>
                     <td className="num">{money(c.mrr)}</td>
                     <td><span className={`pill pay-${c.payment_status}`}>{c.payment_status.replace('_', ' ')}</span></td>
                     <td className="wide-only">{c.owner_email ?? '—'}</td>
