@@ -2,11 +2,11 @@
 // nightly run and `pivotal health recompute`) or for the customers whose signals changed.
 // Churned and archived customers are skipped, so their score stays frozen. A drop of 10+
 // and a bucket change become domain events (Slack alerts, outbound webhooks) and Activity
-// rows. Every run also records today's MRR per customer, the history the 90-day trend reads.
+// rows. Runs also record MRR changes per customer, the history the 90-day trend reads.
 import { Types } from 'mongoose';
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
-import { HealthState, MrrSnapshot } from '../models/health.ts';
+import { HealthState, MRR_HISTORY_DAYS, MrrSnapshot } from '../models/health.ts';
 import { AppError } from '../errors.ts';
 import { emitDomainEvent } from '../events/emit.ts';
 import { recordActivity, SYSTEM_ACTOR } from '../activity/activity.ts';
@@ -43,21 +43,49 @@ export async function workspaceMedianMrr(workspaceId: Types.ObjectId): Promise<n
   return mrrs.length % 2 ? mrrs[mid]! : Math.round((mrrs[mid - 1]! + mrrs[mid]!) / 2);
 }
 
-/** The oldest MRR reading of each customer within the last 90 days. */
-async function mrrBaselines(ids: Types.ObjectId[], now: Date): Promise<Map<string, { mrr: number; at: Date }>> {
-  const since = new Date(now.getTime() - TREND_DAYS * 86_400_000);
-  const rows = await MrrSnapshot.aggregate<{ _id: Types.ObjectId; mrr: number; at: Date }>([
-    { $match: { customer_id: { $in: ids }, at: { $gte: since } } },
+interface MrrHistory {
+  /** MRR as of 90 days ago (the reading in force then), else the oldest one kept */
+  baseline: { mrr: number; at: Date };
+  /** the newest reading */
+  latest: { mrr: number; at: Date };
+}
+
+/**
+ * MRR history is kept as change points: a reading is written only when MRR differs from
+ * the newest one (or that one is old enough to be near its TTL), so a nightly run over a
+ * stable book writes almost nothing. The value 90 days ago is the newest reading at or
+ * before then.
+ */
+async function mrrHistories(ids: Types.ObjectId[], now: Date): Promise<Map<string, MrrHistory>> {
+  const cut = new Date(now.getTime() - TREND_DAYS * 86_400_000);
+  const rows = await MrrSnapshot.aggregate<{ _id: Types.ObjectId; before: { mrr: number; at: Date } | null; oldest: { mrr: number; at: Date }; latest: { mrr: number; at: Date } }>([
+    { $match: { customer_id: { $in: ids } } },
     { $sort: { customer_id: 1, at: 1 } },
-    { $group: { _id: '$customer_id', mrr: { $first: '$mrr' }, at: { $first: '$at' } } },
+    {
+      $group: {
+        _id: '$customer_id',
+        oldest: { $first: { mrr: '$mrr', at: '$at' } },
+        latest: { $last: { mrr: '$mrr', at: '$at' } },
+        before: { $max: { $cond: [{ $lte: ['$at', cut] }, { at: '$at', mrr: '$mrr' }, null] } },
+      },
+    },
   ]);
-  return new Map(rows.map((r) => [String(r._id), { mrr: r.mrr, at: r.at }]));
+  return new Map(rows.map((r) => [String(r._id), { baseline: r.before ?? r.oldest, latest: r.latest }]));
+}
+
+/** A reading older than this is written again so the TTL never removes the one in force. */
+const REFRESH_READING_AFTER_MS = (MRR_HISTORY_DAYS - 30) * 86_400_000;
+
+/** The stored health differs in something a person sees (not just when it was computed). */
+function healthChanged(stored: any, next: HealthResult): boolean {
+  if (!stored || stored.score !== next.score || stored.bucket !== next.bucket) return true;
+  return JSON.stringify(stored.breakdown ?? []) !== JSON.stringify(next.breakdown);
 }
 
 async function scoreBatch(rows: CustomerRow[], ctx: { settings: Settings; median: number | null; now: Date }, summary: RecomputeSummary): Promise<void> {
   if (!rows.length) return;
   const { now } = ctx;
-  const baselines = await mrrBaselines(rows.map((r) => r._id), now);
+  const histories = await mrrHistories(rows.map((r) => r._id), now);
   const writes: any[] = [];
   const snapshots: any[] = [];
   const changes: { row: CustomerRow; next: HealthResult; dropped: boolean; bucketChanged: boolean }[] = [];
@@ -68,7 +96,7 @@ async function scoreBatch(rows: CustomerRow[], ctx: { settings: Settings; median
         now,
         payment_status: b.payment_status,
         mrr: b.mrr,
-        mrr_baseline: baselines.get(String(row._id)) ?? null,
+        mrr_baseline: histories.get(String(row._id))?.baseline ?? null,
         started_at: b.billing_started_at ?? row.source_created_at ?? null,
         workspace_median_mrr: ctx.median,
         last_activity_at: row.last_activity_at ?? null,
@@ -81,22 +109,26 @@ async function scoreBatch(rows: CustomerRow[], ctx: { settings: Settings; median
     const previous = { score: row.health?.score ?? null, bucket: row.health?.bucket ?? null };
     const t = healthTransitions(previous, next);
     if (t.dropped || t.bucketChanged) changes.push({ row, next, ...t });
-    // The status guard keeps a customer churned meanwhile frozen; no updatedAt bump, so
-    // the change sweep does not mistake its own writes for signal changes.
-    writes.push({
-      updateOne: {
-        filter: { _id: row._id, workspace_id: row.workspace_id, status: { $nin: FROZEN } },
-        update: { $set: { health: { score: next.score, bucket: next.bucket, breakdown: next.breakdown, computed_at: now } } },
-        timestamps: false,
-      },
-    });
-    if (b.mrr != null) {
+    // Only what changed is written (a stable book costs reads, not writes). The status guard
+    // keeps a customer churned meanwhile frozen; no updatedAt bump, so the change sweep
+    // does not mistake its own writes for signal changes.
+    if (healthChanged(row.health, next)) {
+      writes.push({
+        updateOne: {
+          filter: { _id: row._id, workspace_id: row.workspace_id, status: { $nin: FROZEN } },
+          update: { $set: { health: { score: next.score, bucket: next.bucket, breakdown: next.breakdown, computed_at: now } } },
+          timestamps: false,
+        },
+      });
+    }
+    const latest = histories.get(String(row._id))?.latest;
+    if (b.mrr != null && (!latest || latest.mrr !== b.mrr || now.getTime() - latest.at.getTime() > REFRESH_READING_AFTER_MS)) {
       snapshots.push({
         updateOne: { filter: { customer_id: row._id, day: utcDay(now) }, update: { $set: { mrr: b.mrr, at: now }, $setOnInsert: { workspace_id: row.workspace_id } }, upsert: true },
       });
     }
   }
-  await Customer.bulkWrite(writes, { ordered: false, timestamps: false } as any);
+  if (writes.length) await Customer.bulkWrite(writes, { ordered: false, timestamps: false } as any);
   if (snapshots.length) await MrrSnapshot.bulkWrite(snapshots, { ordered: false });
   for (const c of changes) await raiseHealthEvents(c.row, c.next, c, summary);
 }

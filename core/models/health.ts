@@ -1,11 +1,11 @@
 // What the health score needs beyond the customer document: one MRR reading per customer
-// per day (the 90-day MRR trend; expired by a TTL index after 100 days), and per workspace
+// when it changes (the 90-day MRR trend; expired by a TTL index after 200 days), and per workspace
 // the median MRR the contract-size signal compares against, the changed-customer cursor
 // of the "a signal changed" sweep, and when the nightly recompute last ran.
 import { Schema } from 'mongoose';
 import { defineModel } from './define.ts';
 
-export const MRR_HISTORY_DAYS = 100;
+export const MRR_HISTORY_DAYS = 200;
 
 const mrrSnapshotSchema = new Schema(
   {

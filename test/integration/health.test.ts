@@ -82,4 +82,18 @@ describe('health recompute', () => {
     // the sweep's own health write is not a change: nothing left to rescore
     expect((await recomputeChangedHealth(ws._id)).scored).toBe(0);
   });
+
+  it('reads the MRR in force 90 days ago and writes a reading only when MRR changes', async () => {
+    const ws = await createWorkspace({ name: 'Trend Co' });
+    const now = new Date();
+    const [c] = await createCustomers(ws._id, [{ name: 'Grower', domain: 'grower.example', billing: { mrr: 10_000, payment_status: 'none' } }]);
+    await MrrSnapshot.create([
+      { workspace_id: ws._id, customer_id: c!._id, day: 'a', mrr: 8_000, at: new Date(now.getTime() - 120 * DAY) },
+      { workspace_id: ws._id, customer_id: c!._id, day: 'b', mrr: 10_000, at: new Date(now.getTime() - 60 * DAY) },
+    ]);
+    await recomputeWorkspaceHealth(ws._id, { now });
+    const trend = ((await Customer.findById(c!._id).lean())!.health!.breakdown as any[]).find((b) => b.signal === 'mrr_trend');
+    expect(trend).toMatchObject({ score: 100, detail: '+25% over 120 days' }); // 8,000 was in force 90 days ago
+    expect(await MrrSnapshot.countDocuments({ customer_id: c!._id })).toBe(2); // unchanged MRR: no new reading
+  });
 });
