@@ -18,6 +18,7 @@ import { attemptDelivery, createDelivery, defineWebhookJobs, nextAttemptAt, WEBH
 import { createEndpoint, listDeliveries, replayDelivery } from '../../core/webhooks/endpoints.ts';
 import { sendWebhook } from '../../core/webhooks/send.ts';
 import { JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
+import { workspaceOverview } from '../../core/workspaces/health.ts';
 
 useTestDatabase('webhooks');
 defineWebhookJobs();
@@ -130,6 +131,8 @@ describe('outbound webhooks', () => {
     const after = await WebhookEndpoint.findById(endpoint.id).lean();
     expect(after).toMatchObject({ state: 'disabled', consecutive_failures: 100 });
     expect(after!.disabled_reason).toMatch(/100 consecutive failed deliveries.*HTTP 500/);
+    const overview = await workspaceOverview(String(ws._id)); // what the portal home shows the admins
+    expect(overview.alerts).toContainEqual({ level: 'error', message: expect.stringMatching(/Outbound webhook .*\/down: Disabled after 100 consecutive/) });
     // nothing more is sent to a disabled endpoint
     const id = await createDelivery(ep!, 'evt_late', 'customer.updated', '{}');
     const before = received.length;
