@@ -180,7 +180,7 @@ export async function recomputeWorkspaceHealth(workspaceId: Types.ObjectId, opts
   const median = await workspaceMedianMrr(workspaceId);
   const summary: RecomputeSummary = { workspace_id: String(workspaceId), scored: 0, unscored: 0, score_drops: 0, bucket_changes: 0, median_mrr: median };
   await scoreQuery({ workspace_id: workspaceId, status: { $nin: FROZEN } }, { settings, median, now }, summary, opts.onBatch);
-  await HealthState.updateOne({ workspace_id: workspaceId }, { $set: { median_mrr: median, last_full_at: now } }, { upsert: true });
+  await HealthState.updateOne({ workspace_id: workspaceId }, { $set: { median_mrr: median, median_at: now, last_full_at: now } }, { upsert: true });
   return summary;
 }
 
@@ -192,7 +192,7 @@ export async function recomputeWorkspaceHealth(workspaceId: Types.ObjectId, opts
 export async function recomputeChangedHealth(workspaceId: Types.ObjectId, opts: { now?: Date; limit?: number } = {}): Promise<RecomputeSummary> {
   const now = opts.now ?? new Date();
   const state = await HealthState.findOne({ workspace_id: workspaceId }).lean();
-  const median = state?.last_full_at ? (state.median_mrr ?? null) : await workspaceMedianMrr(workspaceId);
+  const median = state?.median_at ? (state.median_mrr ?? null) : await workspaceMedianMrr(workspaceId);
   const summary: RecomputeSummary = { workspace_id: String(workspaceId), scored: 0, unscored: 0, score_drops: 0, bucket_changes: 0, median_mrr: median };
   const since = state?.changes_seen_until ?? new Date(0);
   const changed = await Customer.find({ workspace_id: workspaceId, updatedAt: { $gte: since } }, { _id: 1, updatedAt: 1 }).sort({ updatedAt: 1 }).limit(opts.limit ?? 5_000).lean();
@@ -200,14 +200,14 @@ export async function recomputeChangedHealth(workspaceId: Types.ObjectId, opts: 
   const settings = await loadSettings(workspaceId);
   await scoreQuery({ _id: { $in: changed.map((c) => c._id) }, workspace_id: workspaceId, status: { $nin: FROZEN } }, { settings, median, now }, summary);
   const until = changed[changed.length - 1]!.updatedAt as Date;
-  await HealthState.updateOne({ workspace_id: workspaceId }, { $set: { changes_seen_until: new Date(until.getTime() + 1), ...(state?.last_full_at ? {} : { median_mrr: median }) } }, { upsert: true });
+  await HealthState.updateOne({ workspace_id: workspaceId }, { $set: { changes_seen_until: new Date(until.getTime() + 1), ...(state?.median_at ? {} : { median_mrr: median, median_at: now }) } }, { upsert: true });
   return summary;
 }
 
 /** Rescores one customer now (e.g. a customer back from churned). */
 export async function recomputeCustomerHealth(workspaceId: Types.ObjectId, customerId: Types.ObjectId): Promise<RecomputeSummary> {
   const state = await HealthState.findOne({ workspace_id: workspaceId }).lean();
-  const median = state?.median_mrr ?? (await workspaceMedianMrr(workspaceId));
+  const median = state?.median_at ? (state.median_mrr ?? null) : await workspaceMedianMrr(workspaceId);
   const summary: RecomputeSummary = { workspace_id: String(workspaceId), scored: 0, unscored: 0, score_drops: 0, bucket_changes: 0, median_mrr: median };
   await scoreQuery({ _id: customerId, workspace_id: workspaceId, status: { $nin: FROZEN } }, { settings: await loadSettings(workspaceId), median, now: new Date() }, summary);
   return summary;

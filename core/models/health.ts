@@ -26,6 +26,7 @@ const healthStateSchema = new Schema(
   {
     workspace_id: { type: Schema.Types.ObjectId, required: true },
     median_mrr: { type: Number, default: null },
+    median_at: { type: Date, default: null },
     /** customers updated after this were not yet rescored by the change sweep */
     changes_seen_until: { type: Date, default: null },
     /** the local calendar day (YYYY-MM-DD, workspace timezone) of the last nightly run */
