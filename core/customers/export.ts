@@ -1,18 +1,19 @@
 // Streams for downloads (customer exports, a customer's history.csv): rows are pulled from a
 // database cursor as the client reads, so a 100,000-customer export never sits in memory.
+// Cells are made safe exactly as core/csv.ts's toCsv() does for the in-memory files.
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
+import { safeCsvText } from '../csv.ts';
 
-const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
-
-/** Leading = + - @ tab or CR make spreadsheets run a cell as a formula; a quote defuses it. */
-export function defuseFormula(v: unknown): unknown {
-  return typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-}
+/** One cell as toCsv() writes it: dates ISO 8601, objects JSON, text made safe for spreadsheets. */
+const cell = (v: unknown) => {
+  const text = v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
+  return typeof text === 'string' ? safeCsvText(text) : text;
+};
 
 export function csvNodeStream(rows: AsyncIterable<Record<string, unknown>>, columns: readonly string[]): Readable {
   async function* cells() {
-    for await (const r of rows) yield Object.fromEntries(columns.map((c) => [c, defuseFormula(cell(r[c]))]));
+    for await (const r of rows) yield Object.fromEntries(columns.map((c) => [c, cell(r[c])]));
   }
   return Readable.from(cells()).pipe(stringify({ header: true, columns: [...columns] }));
 }

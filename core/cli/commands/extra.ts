@@ -14,3 +14,5 @@ import { registerHealthCommands } from './health.ts';
 addCommands(registerHealthCommands);
 import { registerWebhookCommands } from './webhooks.ts';
 addCommands(registerWebhookCommands);
+import { registerDisconnectCommand } from './disconnect.ts';
+addCommands(registerDisconnectCommand);
