@@ -14,5 +14,7 @@ import { registerHealthCommands } from './health.ts';
 addCommands(registerHealthCommands);
 import { registerWebhookCommands } from './webhooks.ts';
 addCommands(registerWebhookCommands);
+import { registerConnectionCommands } from './connections.ts';
+addCommands(registerConnectionCommands);
 import { registerDisconnectCommand } from './disconnect.ts';
 addCommands(registerDisconnectCommand);
