@@ -1,4 +1,4 @@
-// The bar at the top of every signed-in page: product, tagline, who is signed in.
+// The bar at the top of every signed-in page: product, tagline, who is signed in, sign out.
 export function TopBar({ member }: { member: { email: string; role: string } | null }) {
   return (
     <header className="top">
@@ -7,9 +7,14 @@ export function TopBar({ member }: { member: { email: string; role: string } | n
       </a>
       <span className="muted">Customer success, in Slack</span>
       {member ? (
-        <span className="muted" style={{ marginLeft: 'auto' }}>
-          {member.email} · {member.role}
-        </span>
+        <form method="post" action="/logout" className="signout" style={{ marginLeft: 'auto', display: 'flex', gap: '.75rem', alignItems: 'center' }}>
+          <span className="muted">
+            {member.email} · {member.role}
+          </span>
+          <button type="submit" className="secondary">
+            Sign out
+          </button>
+        </form>
       ) : null}
     </header>
   );

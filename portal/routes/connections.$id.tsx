@@ -17,7 +17,7 @@ export async function loader({ context, request, params }: LoaderFunctionArgs) {
   const member = await signedInMember(pivotal, request);
   if (!member) throw redirect('/');
   try {
-    return json({ member: { email: member.email, role: member.role }, canEdit: canEdit(member.role), settings: await pivotal.stripeSettingsView(member.workspaceId, params.id ?? '') });
+    return json({ member: { email: member.email, role: member.role }, canEdit: canEdit(member.role), settings: await pivotal.stripeSettingsView(member.workspaceId, params.id ?? '', member) });
   } catch (e) {
     if ((e as { code?: string }).code === 'not_found') throw new Response('No such Stripe connection in your workspace', { status: 404 });
     throw e;
@@ -102,7 +102,13 @@ export default function StripeConnectionSettings() {
           Validate reads Stripe without writing and lists the records that will not match. Preview really syncs the first 10 Stripe
           customers and shows what became of each.
         </p>
-        <LastCheck check={s.last_check} csvHref={`/connections/${s.connection.id}/problems.csv`} />
+        {s.last_check?.records_hidden ? (
+          <p className="muted">
+            {`Last ${s.last_check.kind}: ${s.last_check.status}${s.last_check.kind === 'validate' ? `, ${s.last_check.problem_count} problem record${s.last_check.problem_count === 1 ? '' : 's'}` : ''}. Owners and admins see the records.`}
+          </p>
+        ) : (
+          <LastCheck check={s.last_check} csvHref={`/connections/${s.connection.id}/problems.csv`} />
+        )}
         {canEdit ? (
           <Form method="post" className="actions">
             <button type="submit" name="intent" value="validate" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
