@@ -1,16 +1,19 @@
-// Customer lookup shared by `/pivotal QUERY` and `pivotal customers show`: display id,
-// then exact (name, domain, contact email), then prefix, then typo-tolerant. Archived
-// customers are never offered; churned ones stay searchable.
+// Customer lookup shared by `/pivotal QUERY`, `pivotal customers show` and the portal's
+// customer search: display id, then exact (name, domain, contact email), then prefix, then
+// typo-tolerant. Archived customers are never offered; churned ones stay searchable.
 //
-// Matching and the documents returned come from the in-memory index of search-index.ts
-// (FerretDB v1 answers every query, `_id` lookups included, with a collection scan), so a
-// search reads nothing from the database once the index is warm.
+// Every step is a bounded MongoDB query on an index of the customers collection
+// ({workspace_id, display_id}, {workspace_id, name_lower}, {workspace_id, domain},
+// {workspace_id, search_grams}) or of contacts ({workspace_id, email}); nothing is kept
+// in process memory, so any number of bot instances answer for any number of tenants.
 import { Types } from 'mongoose';
 import { distance } from 'fastest-levenshtein';
 import { normalizeDomain } from '../domain.ts';
 import { AppError } from '../errors.ts';
+import { Customer } from '../models/customer.ts';
+import { Contact } from '../models/contact.ts';
+import { attachBilling } from '../billing/store.ts';
 import { lowerKey, trigrams } from './text.ts';
-import { customerSearchIndex, type WorkspaceSearchIndex } from './search-index.ts';
 
 export type MatchKind = 'display_id' | 'exact' | 'prefix' | 'fuzzy' | 'none';
 
@@ -22,60 +25,154 @@ export interface SearchResult<T = any> {
 }
 
 export const MAX_QUERY_LENGTH = 200;
-/** typo-tolerant candidates scored per query (the best-overlapping ones) */
-const FUZZY_CANDIDATES = 800;
+/** customers one fuzzy query may read through the gram index (bounds its cost at any book size) */
+const FUZZY_SCAN = 400;
+/** the best-overlapping candidates of those that get an edit-distance score */
+const FUZZY_CANDIDATES = 60;
+/** characters of a name or domain compared by edit distance */
+const COMPARED_LENGTH = 64;
+/** rows read per step when archived customers have to be skipped */
+const PAGE_SLACK = 20;
 
-interface Plan {
-  match: MatchKind;
-  slots: number[];
-  /** for 'none': suggestion slots */
-  suggestions: number[];
-}
+const NO_GRAMS = { search_grams: 0 } as const;
+// Every filter below is answered by index bounds alone (equality, $in and ranges on indexed
+// fields); archived customers are dropped after the read rather than with a `$ne` in the
+// filter. Residual predicates cost a collection-sized scan on the embedded engine (README,
+// engine notes), and the results here are a handful of rows either way.
+const live = <T extends { status?: string }>(docs: T[]) => docs.filter((d) => d.status !== 'archived');
 
 export async function searchCustomers(workspaceId: Types.ObjectId, rawQuery: string, opts: { limit?: number } = {}): Promise<SearchResult> {
-  const limit = opts.limit ?? 10;
+  const limit = Math.min(Math.max(opts.limit ?? 10, 1), 100);
+  if (typeof rawQuery === 'string' && rawQuery.length > MAX_QUERY_LENGTH * 2) throw tooLong();
   const query = lowerKey(rawQuery ?? '');
   if (!query) throw new AppError('bad_input', 'Type a customer name, domain, contact email or id');
-  if (query.length > MAX_QUERY_LENGTH) throw new AppError('bad_input', `The search text is too long (at most ${MAX_QUERY_LENGTH} characters)`);
-  const ix = await customerSearchIndex(workspaceId, { contacts: query.includes('@') });
+  if (query.length > MAX_QUERY_LENGTH) throw tooLong();
 
-  const plan = planSearch(ix, query, limit);
-  const docs = (slots: number[]) => slots.map((slot) => ix.doc(slot));
-  if (plan.match === 'none') return { match: 'none', customers: [], suggestions: docs(plan.suggestions) };
-  return { match: plan.match, customers: docs(plan.slots), suggestions: [] };
+  const found = (await byDisplayId(workspaceId, query)) ?? (await exact(workspaceId, query, limit)) ?? (await prefix(workspaceId, query, limit));
+  if (found) return { ...found, customers: await attachBilling(found.customers), suggestions: [] };
+  const scored = await fuzzy(workspaceId, query);
+  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit);
+  if (close.length) return { match: 'fuzzy', customers: await fullDocs(close.map((s) => s.id)), suggestions: [] };
+  const suggestions = scored.filter((s) => s.score >= 0.34).slice(0, 3);
+  return { match: 'none', customers: [], suggestions: await fullDocs(suggestions.map((s) => s.id)) };
 }
 
-/** Which customers answer the query, from the index alone. */
-function planSearch(ix: WorkspaceSearchIndex, query: string, limit: number): Plan {
-  const idMatch = /^#?(\d{1,12})$/.exec(query);
-  if (idMatch) {
-    const slots = ix.byDisplay(Number(idMatch[1]));
-    if (slots.length) return { match: 'display_id', slots: slots.slice(0, 1), suggestions: [] };
-  }
+const tooLong = () => new AppError('bad_input', `The search text is too long (at most ${MAX_QUERY_LENGTH} characters)`);
 
+type Found = { match: MatchKind; customers: any[] };
+
+async function byDisplayId(workspaceId: Types.ObjectId, query: string): Promise<Found | null> {
+  const m = /^#?(\d{1,12})$/.exec(query);
+  if (!m) return null;
+  const docs = live(await Customer.find({ workspace_id: workspaceId, display_id: Number(m[1]) }, NO_GRAMS).limit(1).lean());
+  return docs.length ? { match: 'display_id', customers: docs } : null;
+}
+
+const STATUS_ORDER: Record<string, number> = { active: 0, at_risk: 1, churned: 2 };
+
+async function exact(workspaceId: Types.ObjectId, query: string, limit: number): Promise<Found | null> {
   const domain = normalizeDomain(query);
-  const exact = ix.exact(query, domain, query.includes('@') ? query : null);
-  if (exact.length) {
-    const byStatus = exact.sort((a, b) => (ix.statuses[a]! < ix.statuses[b]! ? -1 : ix.statuses[a]! > ix.statuses[b]! ? 1 : ix.displayIds[a]! - ix.displayIds[b]!));
-    return { match: 'exact', slots: byStatus.slice(0, limit), suggestions: [] };
+  const take = limit + PAGE_SLACK;
+  const [byName, byDomain, byEmail] = await Promise.all([
+    Customer.find({ workspace_id: workspaceId, name_lower: query }, NO_GRAMS).limit(take).lean(),
+    domain ? Customer.find({ workspace_id: workspaceId, domain }, NO_GRAMS).limit(take).lean() : [],
+    query.includes('@') ? customersOfContact(workspaceId, query, take) : [],
+  ]);
+  const docs = live([...new Map([...byName, ...byDomain, ...byEmail].map((d) => [String(d._id), d])).values()]);
+  if (!docs.length) return null;
+  docs.sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3) || a.display_id - b.display_id);
+  return { match: 'exact', customers: docs.slice(0, limit) };
+}
+
+async function customersOfContact(workspaceId: Types.ObjectId, email: string, take: number) {
+  const contacts = await Contact.find({ workspace_id: workspaceId, email }, { customer_id: 1 }).limit(take).lean();
+  return contacts.length ? Customer.find({ _id: { $in: contacts.map((c) => c.customer_id) } }, NO_GRAMS).lean() : [];
+}
+
+/** Keys starting with `query` as an index range ($gte query, $lt the next string). */
+const startsWith = (query: string) => ({ $gte: query, $lt: `${query}\uffff` });
+
+/** Names or domains starting with the query: two index range scans, the first `limit` live ones by name. */
+async function prefix(workspaceId: Types.ObjectId, query: string, limit: number): Promise<Found | null> {
+  const [byName, byDomain] = await Promise.all([
+    liveInOrder({ workspace_id: workspaceId, name_lower: startsWith(query) }, { name_lower: 1, display_id: 1 }, limit),
+    liveInOrder({ workspace_id: workspaceId, domain: startsWith(query) }, { domain: 1, display_id: 1 }, limit),
+  ]);
+  const all = new Map([...byName, ...byDomain].map((d) => [String(d._id), d]));
+  if (!all.size) return null;
+  const ordered = [...all.values()].sort((a, b) => (a.name_lower < b.name_lower ? -1 : a.name_lower > b.name_lower ? 1 : a.display_id - b.display_id));
+  return { match: 'prefix', customers: ordered.slice(0, limit) };
+}
+
+/** The first `limit` non-archived customers in index order, reading a few pages at most. */
+async function liveInOrder(filter: Record<string, unknown>, sort: Record<string, 1>, limit: number): Promise<any[]> {
+  const out: any[] = [];
+  for (let skip = 0, page = 0; out.length < limit && page < 5; page++, skip += limit + PAGE_SLACK) {
+    const docs = await Customer.find(filter, NO_GRAMS).sort(sort).skip(skip).limit(limit + PAGE_SLACK).lean();
+    out.push(...live(docs));
+    if (docs.length < limit + PAGE_SLACK) break;
   }
+  return out.slice(0, limit);
+}
 
-  const byPrefix = ix.prefix(query, limit);
-  if (byPrefix.length) return { match: 'prefix', slots: byPrefix, suggestions: [] };
+/**
+ * Typo-tolerant: the query's most selective trigrams (counted through the multikey index,
+ * each count bounded) pick at most FUZZY_SCAN candidates; those sharing the most trigrams
+ * with the whole query are scored by edit distance on name, domain and domain label.
+ */
+async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<{ id: Types.ObjectId; score: number }[]> {
+  const grams = trigrams(query);
+  if (!grams.length) return [];
+  const probe = await selectiveGrams(workspaceId, grams);
+  if (!probe.length) return [];
+  const rows = live(await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, { name_lower: 1, domain: 1, status: 1, search_grams: 1 }).limit(FUZZY_SCAN).lean());
+  const wanted = new Set(grams);
+  const q = query.slice(0, COMPARED_LENGTH);
+  return rows
+    .map((d) => ({ d, overlap: (d.search_grams ?? []).filter((g: string) => wanted.has(g)).length }))
+    .sort((a, b) => b.overlap - a.overlap)
+    .slice(0, FUZZY_CANDIDATES)
+    .map(({ d }) => {
+      const domain = String(d.domain ?? '').slice(0, COMPARED_LENGTH);
+      const label = domain.split('.')[0] ?? '';
+      const score = Math.max(similarity(q, String(d.name_lower ?? '').slice(0, COMPARED_LENGTH)), domain ? similarity(q, domain) : 0, label ? similarity(q, label) : 0);
+      return { id: d._id, score };
+    })
+    .sort((a, b) => b.score - a.score);
+}
 
-  const scored = fuzzyCandidates(ix, query, 400);
-  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit).map((s) => s.slot);
-  if (close.length) return { match: 'fuzzy', slots: close, suggestions: [] };
-  return { match: 'none', slots: [], suggestions: scored.filter((s) => s.score >= 0.34).slice(0, 3).map((s) => s.slot) };
+/** Trigrams likeliest to be rare first: with digits, then inside words (word starts are the commonest). */
+function probeOrder(grams: string[]): string[] {
+  const rank = (g: string) => (/\d/.test(g) ? 0 : g.startsWith(' ') ? 2 : 1);
+  return [...grams].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The rarest of the query's trigrams whose matches add up to at most FUZZY_SCAN (at least one). */
+async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Promise<string[]> {
+  const counted = await Promise.all(
+    probeOrder(grams).slice(0, 12).map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: FUZZY_SCAN + 1 }) })),
+  );
+  const present = counted.filter((c) => c.n > 0).sort((a, b) => a.n - b.n);
+  const chosen: string[] = [];
+  let total = 0;
+  for (const c of present) {
+    if (chosen.length && total + c.n > FUZZY_SCAN) break;
+    chosen.push(c.g);
+    total += c.n;
+  }
+  return chosen;
+}
+
+async function fullDocs(ids: Types.ObjectId[]): Promise<any[]> {
+  if (!ids.length) return [];
+  const byId = new Map((await Customer.find({ _id: { $in: ids } }, NO_GRAMS).lean()).map((d) => [String(d._id), d]));
+  return attachBilling(ids.map((id) => byId.get(String(id))).filter(Boolean) as any[]);
 }
 
 const WORD_SPLIT = /[^\p{L}\p{N}]+/u;
 
-/**
- * Similarity in [0, 1] between the query and a name or domain, word by word. Both are
- * already lowercased with lowerKey (the index stores them so).
- */
-function similarityLower(q: string, c: string): number {
+/** Similarity in [0, 1] between the query and a lowercased name or domain, word by word. */
+function similarity(q: string, c: string): number {
   if (!q || !c) return 0;
   let best = 1 - distance(q, c) / Math.max(q.length, c.length);
   // "acme" vs "acme corporation": compare against the same number of leading characters too
@@ -85,19 +182,4 @@ function similarityLower(q: string, c: string): number {
     best = Math.max(best, (1 - distance(q, word) / Math.max(q.length, word.length)) * 0.9);
   }
   return best;
-}
-
-function fuzzyCandidates(ix: WorkspaceSearchIndex, query: string, max: number) {
-  const grams = trigrams(query);
-  if (!grams.length) return [];
-  return ix
-    .gramCandidates(grams, FUZZY_CANDIDATES)
-    .map((slot) => {
-      // query and index keys are both lowerKey()ed already: compare them as they are
-      const domain = ix.domains[slot] ?? '';
-      const score = Math.max(similarityLower(query, ix.names[slot]!), domain ? similarityLower(query, domain) : 0, domain ? similarityLower(query, ix.label(slot) ?? '') : 0);
-      return { slot, score };
-    })
-    .sort((a, b) => b.score - a.score)
-    .slice(0, max);
 }

@@ -3,11 +3,9 @@
 // several hits is an error, later duplicates are ignored); deletes and filter exits
 // archive; every changed field becomes an Activity row (actor_type 'sync').
 //
-// Speed on FerretDB v1, where every query and every update is a full scan: what a page
-// needs to know comes from a SyncIndex (loaded once per full walk, or per page for single
-// records); new links, customers and contacts go in with insertMany; the database is
-// touched for an existing record only when its content hash changed. An unchanged record
-// costs no query at all.
+// Speed: what a page needs to know comes from a SyncIndex loaded through indexes for that
+// page's records; new links, customers and contacts go in with insertMany, changes with one
+// bulkWrite; an existing record is written only when its content hash changed.
 //
 // Crash safety: a new customer's SourceLink is inserted before the customer, with the
 // customer's id chosen up front. A crash between the two leaves a link to a missing
@@ -22,9 +20,9 @@ import { createCustomers, derivedSearchFields } from '../customers/customers.ts'
 import { isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
-import { contentHash, mapContact, mapCustomer, matchesByDomain, type MappedCustomer } from './mapping.ts';
+import { contentHash, mapContact, mapCustomer, matchesByDomain, MATCH_PROBLEMS, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
-import { bulkWriteInChunks } from '../db/bulk.ts';
+
 
 export interface ApplyEnv {
   connection: { _id: Types.ObjectId; workspace_id: Types.ObjectId; provider: string; settings?: any; field_mapping?: any; first_full_sync_at?: Date | null };
@@ -91,10 +89,8 @@ const BATCH = 5000;
 /**
  * What applying needs to know about existing data: the connection's links, the
  * workspace's customers (domain → ids for matching), contacts and primaries, and open
- * SyncErrors. FerretDB v1 answers every query with a full scan, so a full walk loads this
- * once (`forRun`) and keeps it current as it writes; a single page (webhook, incremental)
- * loads only what its records touch (`forPage`). Both fill the same maps, so one code path
- * applies either way.
+ * SyncErrors, loaded per page for what its records touch and kept current as the page is
+ * written.
  */
 export class SyncIndex {
   /** object type → external id → link */
@@ -232,11 +228,6 @@ export class SyncIndex {
   }
 
   /** Company links of this connection that are not among `seen` (external ids). */
-  unseen(objectType: string, seen: Set<string>): string[] {
-    const out: string[] = [];
-    for (const [id, l] of this.links.get(objectType) ?? []) if (!seen.has(id)) out.push(l.target);
-    return out;
-  }
 }
 
 /** Inserts documents in a single round trip; returns the indexes refused as duplicates. */
@@ -262,13 +253,18 @@ async function resolveOwners(env: ApplyEnv, ids: (string | null)[]): Promise<voi
   for (const id of todo) env.ownerCache.set(id, await env.connector.resolveOwnerEmail(env.ctx, id));
 }
 
+/**
+ * The customer's owner is the source's owner: a Pivotal member when their email matches
+ * one, else just their email (no member id, so no one else's book claims the customer).
+ * Only a record without a resolvable owner falls back to the workspace owner.
+ */
 function ownerFor(env: ApplyEnv, sourceOwnerId: string | null): { owner_email: string | null; owner_member_id: Types.ObjectId | null } {
-  const email = sourceOwnerId ? (env.ownerCache.get(sourceOwnerId) ?? null) : null;
+  const email = sourceOwnerId ? (env.ownerCache.get(sourceOwnerId)?.toLowerCase() ?? null) : null;
   const member = email ? env.workspace.members.find((m) => m.email === email) : undefined;
   if (member) return { owner_email: member.email, owner_member_id: member._id };
-  // Unknown or unmapped owner: the workspace owner looks after the customer.
+  if (email) return { owner_email: email, owner_member_id: null };
   const owner = env.workspace.members.find((m) => m.role === 'owner');
-  return { owner_email: email ?? owner?.email ?? null, owner_member_id: owner?._id ?? null };
+  return { owner_email: owner?.email ?? null, owner_member_id: owner?._id ?? null };
 }
 
 function customerFields(m: MappedCustomer, owner: ReturnType<typeof ownerFor>, rec: SourceRecord): Record<string, unknown> {
@@ -457,11 +453,12 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     }
 
     // Not linked yet: match.
+    // Each record counts once: a record without its match key is skipped (as validate
+    // counts it), and its SyncError says what validate's problem list says.
     if (byDomain && !m.domain) {
       counts.skipped++;
-      await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error('No domain: the match key is missing, so the record was skipped'), sourceModifiedAt: rec.modifiedAt });
+      await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.noDomain), sourceModifiedAt: rec.modifiedAt });
       idx.noteError(objectType, rec.externalId);
-      counts.errors++;
       result('skipped_no_match_key', null);
       continue;
     }
@@ -471,9 +468,8 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     if (free.length > 1) {
       if (firstSync) {
         counts.ambiguous++;
-        counts.errors++;
         ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free });
-        await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(`Domain ${m.domain} matches ${free.length} existing customers: pick one in Ambiguous matches (Pivotal does not guess)`), sourceModifiedAt: rec.modifiedAt });
+        await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.severalCustomers(free.length)), sourceModifiedAt: rec.modifiedAt });
         idx.noteError(objectType, rec.externalId);
         result('ambiguous', null);
       } else {
@@ -485,7 +481,6 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     if (free.length === 0 && mine.length > 0) {
       // The domain already belongs to another record of this source: later duplicates are ignored.
       counts.skipped++;
-      counts.ambiguous++;
       ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId] });
       result('skipped_duplicate', mine[0]!);
       continue;
@@ -534,8 +529,8 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     counts.created += created.length;
   }
   counts.unchanged += newCustomers.length - toCreate.length;
-  await bulkWriteInChunks(Customer, customerUpdates);
-  await bulkWriteInChunks(SourceLink, linkUpdates);
+  if (customerUpdates.length) await Customer.bulkWrite(customerUpdates, { ordered: false });
+  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
   if (activities.length) await Activity.collection.insertMany(activities, { ordered: false });
   for (const a of ambiguous) {
     try {
@@ -648,8 +643,8 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
     if (l) l.live = true;
   }
   counts.created += toInsert.length;
-  await bulkWriteInChunks(Contact, updates);
-  await bulkWriteInChunks(SourceLink, linkUpdates);
+  if (updates.length) await Contact.bulkWrite(updates, { ordered: false });
+  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
   return { counts, results, statusChanges: [] };
 }
 
@@ -657,10 +652,11 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
  * Archives the customers of this connection that a complete walk did not see (missed
  * deletes). `seen` holds every external id the walk returned; the index knows the links.
  */
-export async function archiveUnseen(env: ApplyEnv, objectType: string, seen: Set<string>): Promise<number> {
+export async function archiveUnseen(env: ApplyEnv, objectType: string, runId: Types.ObjectId): Promise<number> {
   const conn = env.connection;
-  const idx = env.index ?? (await SyncIndex.forRun(conn));
-  const customerIds = idx.unseen(objectType, seen).map(oid);
+  const idx = env.index;
+  const unseen = await SourceLink.find({ connection_id: conn._id, object_type: objectType, target_type: 'customer', seen_run_id: { $ne: runId } }, { target_id: 1 }).lean();
+  const customerIds = unseen.map((l) => l.target_id);
   if (customerIds.length === 0) return 0;
   const live = await Customer.find({ _id: { $in: customerIds }, status: { $ne: 'archived' } }, { _id: 1, status: 1 }).lean();
   if (live.length === 0) return 0;
@@ -668,7 +664,7 @@ export async function archiveUnseen(env: ApplyEnv, objectType: string, seen: Set
   await Customer.updateMany({ _id: { $in: live.map((c) => c._id) } }, { $set: { status: 'archived', status_changed_at: now, archived_at: now, archived_reason: 'deleted_in_source' } });
   await Activity.insertMany(live.map((c) => ({ workspace_id: conn.workspace_id, customer_id: c._id, actor: conn.provider, actor_type: SYNC_ACTOR, event_type: 'archived', field: 'status', old_value: c.status, new_value: 'archived', at: now })));
   for (const c of live) {
-    const e = idx.customers.get(String(c._id));
+    const e = idx?.customers.get(String(c._id));
     if (e) Object.assign(e, { status: 'archived', reason: 'deleted_in_source' });
   }
   log.info({ connection_id: String(conn._id), archived: live.length }, 'reconcile archived customers missing from the source');

@@ -14,17 +14,17 @@ import { Connection, type ConnectionRole, type Provider } from '../models/connec
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
 import { InboundEvent } from '../models/events.ts';
-import { SourceLink, SyncRun, SyncRunSeen, type SyncKind } from '../models/sync.ts';
+import { SourceLink, SyncRun, type SyncKind } from '../models/sync.ts';
 import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
 import '../connectors/hubspot/index.ts';
 import { env as appEnv } from '../env.ts';
-import { AppError, errorMessage, isDuplicateKeyError } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import { defineJob, enqueue } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
-import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, SyncIndex, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
-import { mapCustomer, matchesByDomain } from './mapping.ts';
+import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
+import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
@@ -106,7 +106,9 @@ async function workspaceInfo(workspaceId: Types.ObjectId): Promise<ApplyEnv['wor
 
 async function applyEnv(conn: ConnectionDoc, run: { _id: Types.ObjectId } | null): Promise<ApplyEnv> {
   const connector = getConnector(conn.provider);
-  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map() };
+  // What this source calls its customer records (company, customer, account), as its links say.
+  const customerLink = await SourceLink.findOne({ connection_id: conn._id, target_type: 'customer' }, { object_type: 1 }).lean();
+  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map(), customerObjectType: customerLink?.object_type };
 }
 
 function phases(connector: Connector): RecordKind[] {
@@ -195,37 +197,8 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
     }
     if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { message: 'Interrupted; resumes from its checkpoint' }));
     log.error({ err: e, connection_id: String(conn._id), run_id: String(run._id) }, 'sync run failed');
-    await dropSeen(run._id);
     return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
   }
-}
-
-/**
- * The run-wide index of the last full walk this process worked on, kept between job slices
- * of the same run. It is reused only when the run's checkpoint is exactly where this
- * process left it (no other worker advanced the run) and no single-record sync of the
- * connection wrote in between; otherwise it is loaded again.
- */
-let runIndexCache: { runId: string; done: number; phase: number; generation: number; index: SyncIndex } | null = null;
-const recordGenerations = new Map<string, number>();
-const generationOf = (connectionId: unknown) => recordGenerations.get(String(connectionId)) ?? 0;
-
-async function runIndexFor(conn: ConnectionDoc, runId: string, cp: Checkpoint): Promise<SyncIndex> {
-  const c = runIndexCache;
-  if (c && c.runId === runId && c.done === cp.done && c.phase === cp.phase && c.generation === generationOf(conn._id)) return c.index;
-  runIndexCache = null;
-  return SyncIndex.forRun(conn);
-}
-
-/** Every external id a full walk has seen so far (all slices, any worker). */
-async function seenIds(runId: Types.ObjectId, objectType: string): Promise<Set<string>> {
-  const seen = new Set<string>();
-  for await (const d of SyncRunSeen.collection.find({ run_id: runId, object_type: objectType }, { projection: { ids: 1 } })) for (const id of d.ids as string[]) seen.add(id);
-  return seen;
-}
-
-export async function dropSeen(runId: Types.ObjectId): Promise<void> {
-  await SyncRunSeen.collection.deleteMany({ run_id: runId }).catch(() => {});
 }
 
 async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncOptions): Promise<RunSummary> {
@@ -245,8 +218,6 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
   const fields = [...new Set(mappingOf(env).map((m) => m.source))];
   const results: PreviewResult[] = (run.results as PreviewResult[]) ?? [];
   const complete = opts.kind === 'full' || opts.kind === 'reconcile';
-  // A full walk touches every record: load what it needs to know once, not per page.
-  if (complete) env.index = await runIndexFor(conn, String(run._id), cp);
   let pages = 0;
 
   const fetchPage = (kind: RecordKind, cursor: string | null) => {
@@ -264,57 +235,51 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
     return hit ?? fetchPage(kind, cursor);
   };
 
-  try {
-    while (cp.phase < kinds.length) {
-      const kind = kinds[cp.phase]!;
-      const page = await take(kind, cp.cursor);
-      const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
-      if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
-        ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
-        ahead.page.catch(() => {}); // awaited (and its error handled) on the next turn, if any
-      }
-      const outcome = kind === 'customer' ? await applyCustomerPage(env, page.records) : await applyContactPage(env, page.records);
-      bumpCounts(counts, outcome.counts);
-      await emitStatusEvents(env, outcome.statusChanges);
-      if (opts.kind === 'preview') results.push(...outcome.results);
-      for (const r of page.records) {
-        const at = r.modifiedAt?.toISOString() ?? null;
-        if (at && (!cp.newest[kind] || at > cp.newest[kind]!)) cp.newest[kind] = at;
-      }
-      if (complete && kind === 'customer' && page.records.length) {
-        // Recorded before the checkpoint moves: a replayed page re-inserts the same _id.
-        await SyncRunSeen.collection
-          .insertOne({ _id: `${String(run._id)}:${kind}:${cp.done}` as any, run_id: run._id, object_type: page.records[0]!.objectType, ids: page.records.map((r) => r.externalId) })
-          .catch((e) => {
-            if (!isDuplicateKeyError(e)) throw e;
-          });
-      }
-      cp.done += page.records.length;
-      cp.cursor = opts.kind === 'preview' ? null : page.nextCursor;
-      if (!cp.cursor) {
-        cp.phase++;
-        cp.cursor = null;
-      }
-      await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
-      if (complete && env.index) runIndexCache = { runId: String(run._id), done: cp.done, phase: cp.phase, generation: generationOf(conn._id), index: env.index };
-      pages++;
-      if (cp.phase >= kinds.length) break;
-      if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { counts, message: 'Interrupted; resumes from its checkpoint' }));
-      if (opts.maxPages && pages >= opts.maxPages) return runSummary((await SyncRun.findById(run._id).lean())!);
+  while (cp.phase < kinds.length) {
+    const kind = kinds[cp.phase]!;
+    const page = await take(kind, cp.cursor);
+    const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
+    if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
+      ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
+      ahead.page.catch(() => {}); // awaited (and its error handled) on the next turn, if any
     }
-  } catch (e) {
-    runIndexCache = null;
-    throw e;
+    if (kind === 'customer' && page.records.length) env.customerObjectType ??= page.records[0]!.objectType;
+    const outcome = kind === 'customer' ? await applyCustomerPage(env, page.records) : await applyContactPage(env, page.records);
+    bumpCounts(counts, outcome.counts);
+    await emitStatusEvents(env, outcome.statusChanges);
+    if (opts.kind === 'preview') results.push(...outcome.results);
+    for (const r of page.records) {
+      const at = r.modifiedAt?.toISOString() ?? null;
+      if (at && (!cp.newest[kind] || at > cp.newest[kind]!)) cp.newest[kind] = at;
+    }
+    if (complete && kind === 'customer' && page.records.length) {
+      // Marked before the checkpoint moves (a replayed page marks the same links again).
+      await SourceLink.updateMany(
+        { connection_id: conn._id, object_type: page.records[0]!.objectType, external_id: { $in: page.records.map((r) => r.externalId) } },
+        { $set: { seen_run_id: run._id } },
+      );
+    }
+    cp.done += page.records.length;
+    cp.cursor = opts.kind === 'preview' ? null : page.nextCursor;
+    if (!cp.cursor) {
+      cp.phase++;
+      cp.cursor = null;
+    }
+    await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
+    pages++;
+    if (cp.phase >= kinds.length) break;
+    if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { counts, message: 'Interrupted; resumes from its checkpoint' }));
+    if (opts.maxPages && pages >= opts.maxPages) return runSummary((await SyncRun.findById(run._id).lean())!);
   }
 
   const now = new Date();
   const set: Record<string, unknown> = {};
   if (complete) {
     // A complete walk saw every live record: links it did not see were deleted at the source.
-    const objectType = env.customerObjectType ?? 'company';
-    counts.archived += await archiveUnseen(env, objectType, await seenIds(run._id, objectType));
-    await dropSeen(run._id);
-    runIndexCache = null;
+    // Whatever the source calls its customers (a Stripe customer, a HubSpot company).
+    for (const objectType of await SourceLink.distinct('object_type', { connection_id: conn._id, target_type: 'customer' })) {
+      counts.archived += await archiveUnseen(env, objectType, run._id);
+    }
     set.last_full_sync_at = now;
     if (!conn.first_full_sync_at) set.first_full_sync_at = now;
     for (const k of kinds) set[`cursors.${k}`] = new Date(run.started_at.getTime() - INCREMENTAL_OVERLAP_MS).toISOString();
@@ -357,16 +322,16 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
         counts.unmatched++;
       } else if (!m.domain) {
         counts.skipped++;
-        problem('missing match key (no domain)');
+        problem(MATCH_PROBLEMS.noDomain);
       } else if (seen.has(m.domain)) {
         counts.skipped++;
-        problem(`duplicate match key: same domain as record ${seen.get(m.domain)}`);
+        problem(MATCH_PROBLEMS.duplicate(seen.get(m.domain)!));
       } else {
         seen.set(m.domain, r.externalId);
         const hits = existing.get(m.domain) ?? 0;
         if (hits > 1) {
           counts.ambiguous++;
-          problem(`domain matches ${hits} existing customers`);
+          problem(MATCH_PROBLEMS.severalCustomers(hits));
         } else if (hits === 1) counts.matched++;
         else counts.unmatched++;
       }
@@ -386,8 +351,9 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
   const env = await applyEnv(conn, run);
   try {
     const rec = await withProvider(conn, env.connector, env.ctx, () => env.connector.fetchOne(env.ctx, kind, externalId));
-    const record: SourceRecord = rec ?? { kind, objectType: kind === 'customer' ? 'company' : 'contact', externalId, modifiedAt: null, deleted: true, fields: {} };
-    recordGenerations.set(String(conn._id), generationOf(conn._id) + 1);
+    // Gone from the source: archive it under the object type its link was made with.
+    const known = rec ? null : await SourceLink.findOne({ connection_id: conn._id, target_type: kind, external_id: externalId }, { object_type: 1 }).lean();
+    const record: SourceRecord = rec ?? { kind, objectType: known?.object_type ?? (kind === 'customer' ? (env.customerObjectType ?? 'company') : 'contact'), externalId, modifiedAt: null, deleted: true, fields: {} };
     const outcome = kind === 'customer' ? await applyCustomerPage(env, [record]) : await applyContactPage(env, [record]);
     await emitStatusEvents(env, outcome.statusChanges);
     await Connection.updateOne({ _id: conn._id }, { $set: { last_incremental_at: new Date() } });
@@ -398,17 +364,29 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
   }
 }
 
+/** The link of a customer to its record in its customer source, if it has one. */
+export async function customerSourceLink(customerId: string) {
+  if (!Types.ObjectId.isValid(customerId)) throw new AppError('bad_input', `customer "${customerId}" is not a valid id`);
+  return SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
+}
+
 /** Per-customer Resync: re-reads the customer's record in its customer source. */
 export async function resyncCustomer(customerId: string): Promise<RunSummary> {
-  if (!Types.ObjectId.isValid(customerId)) throw new AppError('bad_input', `customer "${customerId}" is not a valid id`);
-  const link = await SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
+  const link = await customerSourceLink(customerId);
   if (!link) throw new AppError('not_found', 'This customer is not linked to a source record');
   return syncRecord(String(link.connection_id), 'customer', link.external_id, 'resync');
+}
+
+/** Queues a per-customer Resync for the worker (the card's Resync button). */
+export async function queueCustomerResync(customerId: string, actor: Record<string, unknown>): Promise<string> {
+  // Duplicates are harmless (a resync is idempotent), so no unique key that could block later ones.
+  return enqueue(RESYNC_CUSTOMER_JOB, { customer_id: customerId, actor });
 }
 
 export const SYNC_RUN_JOB = 'sync.run';
 export const SYNC_RECORD_JOB = 'sync.record';
 export const SYNC_WRITEBACK_JOB = 'sync.writeback';
+export const RESYNC_CUSTOMER_JOB = 'sync.resync_customer';
 
 /** Queues a run for the worker; at most one pending run per connection and kind. */
 export async function queueSync(connectionId: string, kind: RunKind, trigger: string): Promise<string> {
@@ -445,6 +423,12 @@ defineJob<{ connection_id: string; kind: RecordKind; external_id: string; event_
     );
   }
   if (summary.status === 'failed') throw new Error(summary.message ?? 'record sync failed');
+});
+
+defineJob<{ customer_id: string; actor?: unknown }>(RESYNC_CUSTOMER_JOB, async (data) => {
+  const summary = await resyncCustomer(data.customer_id);
+  log.info({ customer_id: data.customer_id, actor: data.actor, status: summary.status }, 'customer resync');
+  if (summary.status === 'failed') throw new Error(summary.message ?? 'customer resync failed');
 });
 
 /**

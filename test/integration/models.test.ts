@@ -8,7 +8,7 @@ import { Customer } from '../../core/models/customer.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { createWorkspace, upsertMember } from '../../core/workspaces/workspaces.ts';
 import { AppError, explainDuplicateKey, isDuplicateKeyError } from '../../core/errors.ts';
-import { nextDisplayIds } from '../../core/models/counter.ts';
+import { nextDisplayIds, ensureDisplayIdCounter } from '../../core/models/counter.ts';
 
 useTestDatabase('models');
 
@@ -35,6 +35,7 @@ describe('source links', () => {
 describe('display ids', () => {
   it('allocates unique consecutive numbers per workspace under concurrency', async () => {
     const ws = new Types.ObjectId();
+    await ensureDisplayIdCounter(ws); // as createWorkspace does
     const firsts = await Promise.all(Array.from({ length: 20 }, () => nextDisplayIds(ws, 5)));
     const all = firsts.flatMap((f) => [f, f + 1, f + 2, f + 3, f + 4]).sort((a, b) => a - b);
     expect(new Set(all).size).toBe(100);
@@ -62,7 +63,8 @@ describe('workspaces', () => {
     expect(a.slug).toBe('acme-cs');
     expect(b.slug).toBe('acme-cs-2');
     await upsertMember(a._id, { email: 'First@Example.com', role: 'admin' });
-    await upsertMember(a._id, { email: 'second@example.com', role: 'owner' });
+    await expect(upsertMember(a._id, { email: 'second@example.com', role: 'owner' })).rejects.toThrow(/--transfer-ownership/);
+    await upsertMember(a._id, { email: 'second@example.com', role: 'owner', transferOwnership: true });
     const ws = await Workspace.findById(a._id).lean();
     expect(ws!.members.filter((m) => m.role === 'owner').map((m) => m.email)).toEqual(['second@example.com']);
     // the first member was promoted to owner when there was none, then demoted to admin

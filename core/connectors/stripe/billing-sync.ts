@@ -8,13 +8,14 @@ import { Connection } from '../../models/connection.ts';
 import { Customer } from '../../models/customer.ts';
 import { Workspace } from '../../models/workspace.ts';
 import { decryptJson } from '../../crypto.ts';
+import { AppError } from '../../errors.ts';
 import { domainFromEmail } from '../../domain.ts';
 import type { SyncKind } from '../../models/sync.ts';
 import type { Credentials } from '../connector.ts';
 import { resolveFxRates } from '../../billing/fx.ts';
 import { hasItemInScope, type BillingScope } from '../../billing/mrr.ts';
 import { applyBilling, BillingLookup, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
-import { billingFor, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
+import { billingFor, customersBillingStripeId, noBilling, writeBilling } from '../../billing/store.ts';
 import { createStripeClient, invoiceSubscriptionId, latestInvoices, listAll, loadProductNames, mapInvoice, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, unpaidInvoices, type Stripe } from './client.ts';
 
 /** The connection fields the runner needs (a mongoose document or a lean object). */
@@ -22,13 +23,15 @@ export interface BillingConnection {
   _id: Types.ObjectId;
   workspace_id: Types.ObjectId;
   mode?: string | null;
-  credentials: string;
+  /** null once disconnected (erased) */
+  credentials?: string | null;
   settings?: Record<string, any> | null;
   first_full_sync_at?: Date | null;
   role?: string | null;
 }
 
 export function stripeForConnection(conn: BillingConnection, opts?: Parameters<typeof createStripeClient>[1]): Stripe {
+  if (!conn.credentials) throw new AppError('conflict', 'This Stripe connection is disconnected (its key was erased): connect Stripe again');
   const creds = decryptJson<Credentials>(conn.credentials);
   return createStripeClient(creds.accessToken, opts);
 }
@@ -152,25 +155,20 @@ export async function runBillingWalk(
   }
   const groups = [...byDomain.values()];
   const touched = new Set<string>();
-  const superseded: Types.ObjectId[] = [];
   const BATCH = 1000;
   let done = 0;
-  const startedWriting = new Date();
   const lookup = await BillingLookup.preload(ctx);
   for (let i = 0; i < groups.length || (i === 0 && noDomain.length); i += BATCH) {
     if (opts.signal?.aborted) break;
     const batch = groups.slice(i, i + BATCH).flat();
     if (i === 0) batch.push(...noDomain);
-    const r = await applyBilling(ctx, batch, { lookup, prune: false });
+    const r = await applyBilling(ctx, batch, { lookup });
     for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
     problems.push(...r.problems);
     for (const id of r.touched) touched.add(String(id));
-    superseded.push(...r.superseded);
     done += batch.length;
     await opts.progress?.({ counts, done, total: book.length, phase: 'matching customers' });
   }
-  // Older versions of what this walk rewrote (also pruned hourly, should the walk stop here).
-  await pruneBilling(superseded, startedWriting);
   if (!opts.signal?.aborted) {
     await clearStaleBilling(conn, touched, lookup);
     const now = new Date();
