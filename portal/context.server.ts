@@ -1,12 +1,16 @@
 // What Remix loaders and actions receive as context.pivotal: the core services they may
 // call. Routes import types only, so core is loaded once per process.
 import { env } from '../core/env.ts';
-import { describeLoginToken, memberOf } from '../core/auth/login.ts';
+import { describeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
 import { endSession, sessionMember, signInWithLink } from '../core/auth/sessions.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
+import { connectionsAdmin } from '../core/sync/connections-admin.ts';
+import { slackPreview } from '../core/demo/slack-preview.ts';
+import { changeMemberRole, listMembers, removeMember } from '../core/workspaces/members.ts';
+import { linkCustomerChannel, saveSlackSettings, sendTestAlert, slackView } from '../core/slack/settings.ts';
 
 export function portalContext() {
   const e = env();
@@ -20,6 +24,10 @@ export function portalContext() {
     endSession,
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
+    workspaceFrame: async (id: string) => {
+      const w = await getWorkspace(id);
+      return { id: String(w._id), name: w.name, timezone: w.timezone };
+    },
     workspaceOverview,
     workspaceAmbiguities,
     resolveWorkspaceAmbiguity,
@@ -27,6 +35,11 @@ export function portalContext() {
     saveStripeSettingsForm,
     queueStripeRun,
     stripeProblemsCsv,
+    connections: connectionsAdmin,
+    /** only under `npm run demo` */
+    demoSlack: slackPreview(),
+    slack: { view: slackView, save: saveSlackSettings, linkCustomer: linkCustomerChannel, testAlert: sendTestAlert },
+    members: { list: listMembers, changeRole: changeMemberRole, remove: removeMember, invite: inviteMember },
   };
 }
 

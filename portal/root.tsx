@@ -2,6 +2,7 @@
 import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError, useRouteLoaderData } from '@remix-run/react';
 import { json, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import stylesHref from './styles.css';
+import { TopBar } from './components/top-bar.tsx';
 
 export const meta: MetaFunction = () => [{ title: 'Pivotal' }, { name: 'viewport', content: 'width=device-width, initial-scale=1' }];
 export const links: LinksFunction = () => [
@@ -43,15 +44,19 @@ export default function App() {
  */
 export function ErrorBoundary() {
   const error = useRouteError();
-  const known = isRouteErrorResponse(error) && !(error as { internal?: boolean }).internal;
+  const routeError = isRouteErrorResponse(error);
+  const known = routeError && !(error as { internal?: boolean }).internal;
+  const title = routeError && error.status === 404 ? 'Not found' : routeError && error.status === 403 ? 'Not allowed' : 'Something went wrong';
   return (
+    <>
+    <TopBar member={null} />
     <main>
       <section className="card">
-        <h1>{isRouteErrorResponse(error) && error.status === 404 ? 'Not found' : 'Something went wrong'}</h1>
+        <h1>{title}</h1>
         <p>
           {known && typeof error.data === 'string' && error.status < 500
             ? error.data
-            : isRouteErrorResponse(error) && error.status < 500
+            : routeError && error.status < 500
               ? 'There is nothing to show at this address.'
               : 'It has been logged. Try again, or go back to your workspace.'}
         </p>
@@ -60,5 +65,6 @@ export function ErrorBoundary() {
         </p>
       </section>
     </main>
+    </>
   );
 }

@@ -45,7 +45,7 @@ connectRouter.get('/connect/slack', async (req, res) => {
   }
 });
 
-connectRouter.get('/connect/:provider', async (req, res) => {
+connectRouter.get('/connect/:provider', async (req, res, next) => {
   try {
     const member = await signedInAdmin(req);
     if (!member) {
@@ -62,6 +62,8 @@ connectRouter.get('/connect/:provider', async (req, res) => {
     res.setHeader('Set-Cookie', await connectNonceCookie(sessionContext()).serialize(nonce));
     res.redirect(302, url);
   } catch (err) {
+    // OAuth not configured: the portal's page (503) names the variables and offers the token form.
+    if (isAppError(err) && err.code === 'config') return next();
     if (!isAppError(err)) log.error({ err }, 'connect start failed');
     res.status(statusFor(err)).type('html').send(simplePage('Cannot connect', isAppError(err) ? err.message : 'Something went wrong on our side. It has been logged.'));
   }

@@ -71,8 +71,8 @@ describe('portal sign-in', () => {
     const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'dana@acme.com', role: 'admin' });
     const page = await newPage();
     // Opening the link (as a Slack or mail link previewer does) only asks to confirm.
-    await page.goto(link);
-    await page.goto(link);
+    await signIn(page, link);
+    await signIn(page, link);
     await expect(page.locator('h1').textContent()).resolves.toBe('Sign in to Acme Success');
     await page.screenshot({ path: path.join(shots, 'portal-sign-in-confirm.png') });
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -251,9 +251,10 @@ describe('Stripe connection settings', () => {
     const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
     const page = await newPage();
     await signIn(page, link);
-    await page.getByRole('link', { name: 'settings' }).click();
+    await page.getByRole('link', { name: 'Stripe (test)' }).click();
     await page.waitForURL(`**/connections/${connectionId}`);
-    await expect(page.locator('h1').textContent()).resolves.toBe('Stripetest modeconnected');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Stripebilling signaltest mode');
+    await expect(page.getByLabel('Connection status').textContent()).resolves.toBe('Connected');
     expect(await page.getByLabel('All active subscriptions').isChecked()).toBe(true);
     expect(await page.locator('input[name=products]').evaluateAll((els) => els.map((e) => (e.parentElement as HTMLElement).textContent!.trim()))).toEqual([
       `Addon ${ids.addon}`,
@@ -346,7 +347,7 @@ describe('Stripe connection settings', () => {
     const missing = await stranger.goto(url);
     expect(missing!.status()).toBe(404);
     await expect(stranger.locator('h1').textContent()).resolves.toBe('Not found');
-    await expect(stranger.locator('main').textContent()).resolves.toContain('No such Stripe connection in your workspace');
+    await expect(stranger.locator('main').textContent()).resolves.toContain('No such connection in your workspace');
   });
 
   it('an admin validates (problem records, CSV) and previews before syncing', async () => {
