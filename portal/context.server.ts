@@ -1,7 +1,8 @@
 // What Remix loaders and actions receive as context.pivotal: the core services they may
 // call. Routes import types only, so core is loaded once per process.
 import { env } from '../core/env.ts';
-import { consumeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
+import { describeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
+import { endSession, sessionMember, signInWithLink } from '../core/auth/sessions.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
@@ -19,7 +20,10 @@ export function portalContext() {
     appUrl: e.APP_URL,
     sessionSecret: e.SESSION_SECRET,
     secureCookies: e.APP_URL.startsWith('https://'),
-    consumeLoginToken,
+    describeLoginToken,
+    signInWithLink,
+    sessionMember,
+    endSession,
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
     workspaceFrame: async (id: string) => {
