@@ -74,7 +74,8 @@ export async function runCustomersBench(): Promise<{ name: string; rows: Record<
     try {
       const cookieFor = async (email: string, role: 'owner' | 'member') => {
         const { link } = await inviteMember({ workspaceId: String(target._id), email, role });
-        const res = await fetch(link, { redirect: 'manual' });
+        // the link's page asks to confirm; the confirmation is a same-origin POST
+        const res = await fetch(link, { method: 'POST', redirect: 'manual', headers: { origin: process.env.APP_URL!, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
         return res.headers.get('set-cookie')!.split(';')[0]!;
       };
       const owner = await cookieFor('olivia@bench.example', 'owner');

@@ -78,6 +78,8 @@ async function signedIn(role: 'owner' | 'member', width: number) {
   const page = await browser.newPage({ viewport: { width, height: 900 } });
   page.setDefaultTimeout(10_000);
   await page.goto(link);
+  await page.getByRole('button', { name: 'Sign in' }).click(); // the link only asks to confirm
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
   return page;
 }
 
