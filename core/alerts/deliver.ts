@@ -27,6 +27,7 @@ import type { EventConsumer, StoredDomainEvent } from '../events/dispatch.ts';
 import { slackClient, classifySlackError } from '../slack/client.ts';
 import { clearInstallationCache } from '../slack/installations.ts';
 import { ALERT_RULES, alertMessage, type AlertRule } from './rules.ts';
+import { recordActivity } from '../activity/activity.ts';
 
 export const ALERT_SEND_JOB = 'alerts.send';
 export const ALERT_SWEEP_JOB = 'alerts.sweep';
@@ -36,7 +37,7 @@ export const SENDING_DEADLINE_MS = 2 * 60_000;
 /** The Slack message metadata type that carries the delivery key. */
 export const ALERT_METADATA_TYPE = 'pivotal_alert';
 
-type DeliveryDoc = { _id: Types.ObjectId; key: string; event_id: Types.ObjectId; attempts: number; createdAt: Date };
+type DeliveryDoc = { _id: Types.ObjectId; key: string; event_id: Types.ObjectId; workspace_id: Types.ObjectId; customer_id: Types.ObjectId | null; kind: string; attempts: number; createdAt: Date };
 type Candidate = { channel: string; routedTo: 'customer_channel' | 'default_channel' };
 
 /** Records the delivery for one domain event and makes the first attempt (the events.dispatch consumer). */
@@ -200,6 +201,7 @@ async function postToCandidates(
         });
         await finish(id, { status: 'sent', channel_id: channel, routed_to: routedTo, message_ts: res.ts ?? null, sent_at: new Date(), last_error: null });
         log.info({ ...ctx, channel, routed_to: routedTo }, 'alert sent');
+        if (delivery.customer_id) await recordActivity([{ workspaceId: delivery.workspace_id, customerId: delivery.customer_id, actor: 'slack', actorType: 'system', eventType: 'alert_sent', field: delivery.kind, newValue: channel }]);
         return null;
       } catch (err) {
         const failure = classifySlackError(err);

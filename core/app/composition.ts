@@ -11,6 +11,8 @@ import { processHubspotEvent } from '../sync/webhooks.ts';
 import { processStripeEvent } from '../connectors/stripe/webhooks.ts';
 import { inboundJobs, INBOUND_SWEEP_JOB, type InboundProcessor } from '../inbound/pipeline.ts';
 import type { Provider } from '../models/connection.ts';
+import { defineHealthJobs, scheduleHealthJobs } from '../health/jobs.ts';
+import { defineWebhookJobs, outboundWebhooksConsumer } from '../webhooks/deliver.ts';
 import type { Connector } from '../connectors/connector.ts';
 import { hubspot } from '../connectors/hubspot/index.ts';
 import { stripeConnector } from '../connectors/stripe/index.ts';
@@ -23,7 +25,7 @@ import { stripeConnector } from '../connectors/stripe/index.ts';
 export const connectors = { hubspot, stripe: stripeConnector } satisfies Partial<Record<Provider, Connector>>;
 
 /** Who reacts to domain events (outbound webhooks join here). */
-export const eventConsumers: readonly EventConsumer[] = [slackAlertsConsumer];
+export const eventConsumers: readonly EventConsumer[] = [slackAlertsConsumer, outboundWebhooksConsumer];
 
 /** How each provider's recorded webhook events are processed (Salesforce joins here). */
 export const inboundProcessors: Partial<Record<Provider, InboundProcessor>> = {
@@ -37,13 +39,14 @@ const PRUNE_JOB = 'jobs.prune';
 const pruneJob = defineJob(PRUNE_JOB, async () => void (await pruneFailedJobs()), { backoff: null });
 
 /** Every job a worker runs. */
-export const jobs: readonly JobDefinition[] = [...syncJobs, ...eventJobs(eventConsumers), ...alertJobs, ...inboundJobs(inboundProcessors), pruneJob];
+export const jobs: readonly JobDefinition[] = [...syncJobs, ...eventJobs(eventConsumers), ...alertJobs, ...inboundJobs(inboundProcessors), ...defineHealthJobs(), ...defineWebhookJobs(), pruneJob];
 
 /** The schedules that must always exist (idempotent: unique per name). */
 export async function scheduleRecurringJobs(): Promise<void> {
   await cancelJobs({ name: { $in: ['maintenance.cleanup', 'stripe.events.sweep'] } }); // retired
   await scheduleRepeating(PRUNE_JOB, '1 hour', { kind: 'prune' }, { unique: { name: PRUNE_JOB } });
   await scheduleRepeating('events.sweep', '2 minutes', { kind: 'sweep' }, { unique: { name: 'events.sweep' } });
+  await scheduleHealthJobs();
   await scheduleRepeating(INBOUND_SWEEP_JOB, '2 minutes', { kind: 'sweep' }, { unique: { name: INBOUND_SWEEP_JOB } });
   await scheduleRepeating(ALERT_SWEEP_JOB, '1 minute', { kind: 'sweep' }, { unique: { name: ALERT_SWEEP_JOB } });
 }
