@@ -15,6 +15,7 @@ import { connectSource, reauthorize } from './connections.ts';
 import { queueSync } from './engine.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
 import '../connectors/hubspot/index.ts';
+import '../connectors/salesforce/index.ts';
 import '../connectors/stripe/index.ts';
 
 const STATE_TTL_MS = 15 * 60_000;
