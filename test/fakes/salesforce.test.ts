@@ -9,7 +9,7 @@ import { SALESFORCE_API_VERSION } from '../../core/connectors/salesforce/client.
 
 let sf: FakeSalesforce;
 beforeAll(async () => {
-  sf = await startFakeSalesforce({ clientId: 'cid', clientSecret: 'secret', restBatchSize: 200, bulkPageSize: 50 });
+  sf = await startFakeSalesforce({ clientId: 'cid', clientSecret: 'secret', restBatchSize: 200, bulkPageSize: 100 });
   sf.seedAccounts(450, { contactsPerAccount: 1 });
 });
 afterAll(() => sf?.close());

@@ -49,7 +49,7 @@ export interface FakeSalesforceOptions {
   latestVersion?: string;
   /** REST query batch (nextRecordsUrl page) size when the client sends none */
   restBatchSize?: number;
-  /** Bulk 2.0 results page size when the client sends no maxRecords */
+  /** Bulk 2.0 results page size when the client sends no maxRecords, and the most a page holds */
   bulkPageSize?: number;
   /** rolling 24-hour API request allowance */
   dailyLimit?: number;
@@ -145,7 +145,8 @@ export interface FakeSalesforce {
   addContact(fields: Record<string, unknown>, stamp?: Date): string;
   seedAccounts(n: number, opts?: { contactsPerAccount?: number; ownerId?: string }): void;
   update(object: string, id: string, fields: Record<string, unknown>, stamp?: Date): void;
-  remove(object: string, id: string): void;
+  /** deletes a record (to the recycle bin); deletedAt backdates it, as if it happened between polls */
+  remove(object: string, id: string, deletedAt?: Date): void;
   record(object: string, id: string): Rec | undefined;
   count(object: string): number;
   close(): Promise<void>;
@@ -452,7 +453,9 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
       if (method === 'GET' && job[2]) {
         if (j.state !== 'JobComplete') return sfError(res, 400, 'INVALIDJOB', 'Job is not complete');
         stats.bulkResults++;
-        const max = Number(url.searchParams.get('maxRecords') ?? options.bulkPageSize);
+        // Salesforce may send fewer rows than maxRecords asks for; bulkPageSize is that cap here.
+        const max = Math.min(Number(url.searchParams.get('maxRecords') ?? options.bulkPageSize), options.bulkPageSize);
+        if (!Number.isInteger(max) || max < 1) return sfError(res, 400, 'INVALIDMAXRECORDS', 'maxRecords must be a positive integer');
         const offset = Number(url.searchParams.get('locator') ? Buffer.from(url.searchParams.get('locator')!, 'base64url').toString() : 0);
         if (!Number.isInteger(offset) || offset < 0 || offset > j.ids.length) return sfError(res, 400, 'INVALIDLOCATOR', 'invalid locator');
         const st = store(j.object)!;
@@ -565,11 +568,11 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
       rec.SystemModstamp = stamp ?? stampNow();
       rec.LastModifiedDate = rec.SystemModstamp;
     },
-    remove(object, id) {
+    remove(object, id, deletedAt = new Date()) {
       const st = store(object)!;
       st.records = st.records.filter((r) => r.Id !== id);
       st.byId.delete(id);
-      st.deleted.push({ id, deletedDate: new Date() });
+      st.deleted.push({ id, deletedDate: deletedAt });
     },
     record: (object, id) => store(object)?.byId.get(id),
     count: (object) => store(object)?.records.length ?? 0,

@@ -132,9 +132,9 @@ describe('OAuth connect', () => {
     expect(conn).toMatchObject({ role: 'billing_signal', mode: 'test', external_account_id: 'acct_billing1', auth_type: 'oauth' });
   });
 
-  it('says Salesforce cannot be connected by OAuth in this version', async () => {
+  it('says Salesforce OAuth needs the connected app configured (the flow itself: salesforce-connect.test.ts)', async () => {
     const res = await get('/connect/salesforce', adminCookie);
-    expect(res.status).toBe(400);
-    expect(await res.text()).toContain('Salesforce cannot be connected by OAuth in this version of Pivotal');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain('salesforce OAuth is not configured on this Pivotal instance');
   });
 });

@@ -10,3 +10,5 @@ addCommands(registerSyncCommands);
 addCommands(registerConnectStripe);
 import { registerBillingCommands } from './billing.ts';
 addCommands(registerBillingCommands);
+import { registerConnectSalesforce } from './connect-salesforce.ts';
+addCommands(registerConnectSalesforce);

@@ -360,9 +360,9 @@ async function writeback(ctx: ConnectorContext, externalId: string, changes: Wri
  * Checks credentials with one call at connect time (the signed-in user's identity) and
  * returns the organization id the connection belongs to.
  */
-export async function verifySalesforceCredentials(creds: Credentials): Promise<{ orgId: string; username: string | null }> {
+export async function verifySalesforceCredentials(creds: Credentials, onRefresh?: (next: Pick<Credentials, 'accessToken' | 'instanceUrl'>) => void): Promise<{ orgId: string; username: string | null }> {
   if (!creds.instanceUrl) throw new ConnectorError('permanent', 'A Salesforce instance URL is required (for example https://yourcompany.my.salesforce.com)');
-  const conn = connectWith(creds);
+  const conn = connectWith(creds, onRefresh);
   const info = await call(conn, 'the identity check', () => conn.request<{ organization_id?: string; preferred_username?: string; email?: string }>(`${conn.instanceUrl.replace(/\/+$/, '')}/services/oauth2/userinfo`));
   if (!info?.organization_id) throw new ConnectorError('permanent', 'Salesforce did not say which organization this token belongs to');
   return { orgId: info.organization_id, username: info.preferred_username ?? info.email ?? null };

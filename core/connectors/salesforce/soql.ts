@@ -82,9 +82,9 @@ function literal(f: DescribeField, value: unknown): string {
  */
 export function buildFilter(raw: unknown, fields: Map<string, DescribeField>): string | null {
   if (raw == null || (Array.isArray(raw) && raw.length === 0)) return null;
-  const parsed = sourceFilterSchema.safeParse(raw);
+  const parsed = z.array(filterCondition).max(20, 'at most 20 conditions').safeParse(Array.isArray(raw) ? raw : [raw]);
   if (!parsed.success) throw new AppError('bad_input', `Salesforce source filter: ${parsed.error.issues[0]!.message}`);
-  const conditions = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+  const conditions = parsed.data;
   const parts = conditions.map((c) => {
     const f = fields.get(c.field.toLowerCase());
     if (!f) throw new AppError('bad_input', `Salesforce source filter: the object has no field ${c.field}`);
