@@ -1,10 +1,10 @@
-// A throwaway FerretDB for one benchmark: free loopback port, temp data dir, mongoose
+// A throwaway local database for one benchmark: free loopback port, temp data dir, mongoose
 // connected; stopped and deleted afterwards.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { freePort, startLocalDatabase } from '../core/db/ferretdb.ts';
+import { freePort, startLocalDatabase } from '../core/db/local-database.ts';
 import { connectMongoose, syncIndexes } from '../core/db/connection.ts';
 
 export async function withBenchDatabase<T>(fn: (uri: string) => Promise<T>): Promise<T> {

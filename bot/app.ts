@@ -8,7 +8,6 @@ import { log } from '../core/log.ts';
 import { AppError } from '../core/errors.ts';
 import { handleProbe } from '../core/http/probes.ts';
 import { createBoltApp } from './bolt.ts';
-import { warmLinkedWorkspaces } from '../core/slack/book.ts';
 
 export interface BotServer {
   url: string;
@@ -24,7 +23,6 @@ export async function startBot(opts: { port: number; host?: string }): Promise<B
   }
   const bolt = await createBoltApp();
   const bound = await bolt.start(opts.port, opts.host);
-  if (e.NODE_ENV !== 'test') void warmLinkedWorkspaces();
   return { url: `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : 'localhost'}:${bound ?? opts.port}`, configured: true, stop: bolt.stop };
 }
 

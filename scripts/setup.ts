@@ -1,13 +1,13 @@
-// `npm run setup`, last step: provision the local database engine (build FerretDB once
-// into .cache/, skipped when the pinned version is already there) and the data dir.
+// `npm run setup`, last step: provision the local database engine (SecantusDB's Rust server,
+// built once per version into the per-user cache, skipped when already there) and the data dir.
 import fs from 'node:fs';
-import { ensureFerretdbBinary, FERRETDB_VERSION, binaryIsCurrent } from '../core/db/ferretdb.ts';
+import { ensureEngineBinary, ENGINE_CRATE, ENGINE_VERSION, binaryIsCurrent, engineBinary } from '../core/db/local-database.ts';
 import { dataDir } from '../core/paths.ts';
 import { errorMessage } from '../core/errors.ts';
 
 try {
-  if (binaryIsCurrent()) console.log(`FerretDB ${FERRETDB_VERSION} already built (cached).`);
-  else ensureFerretdbBinary((line) => console.log(line));
+  if (binaryIsCurrent()) console.log(`Local database ${ENGINE_CRATE} ${ENGINE_VERSION} already built (${engineBinary}).`);
+  else ensureEngineBinary((line) => console.log(line));
   fs.mkdirSync(dataDir, { recursive: true });
   console.log('Setup complete. Start Pivotal with: npm start');
 } catch (e) {

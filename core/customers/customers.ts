@@ -7,8 +7,7 @@ import { nextDisplayIds } from '../models/counter.ts';
 import { AppError } from '../errors.ts';
 import { lowerKey, searchGrams } from './text.ts';
 import { normalizeDomain } from '../domain.ts';
-import { invalidateCustomerSearch } from './search-index.ts';
-import { attachBilling, noBilling, writeBilling, type BillingView } from '../billing/store.ts';
+import { attachBilling, noBilling, type BillingView } from '../billing/store.ts';
 
 export interface NewCustomer {
   name: string;
@@ -30,15 +29,11 @@ export function derivedSearchFields(name: string, domain: string | null | undefi
 export async function createCustomers(workspaceId: Types.ObjectId, items: NewCustomer[]) {
   if (items.length === 0) return [];
   const first = await nextDisplayIds(workspaceId, items.length);
-  const docs = items.map(({ billing: _billing, ...item }, i) => {
+  const docs = items.map(({ billing, ...item }, i) => {
     const domain = item.domain === undefined ? null : normalizeDomain(item.domain);
-    return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain) };
+    return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain), billing: { ...noBilling(), ...billing } };
   });
-  const created = await Customer.insertMany(docs, { ordered: true });
-  const billed = items.flatMap((item, i) => (item.billing ? [{ workspaceId, customerId: created[i]!._id, billing: { ...noBilling(), ...item.billing } }] : []));
-  if (billed.length) await writeBilling(billed, { prune: false });
-  invalidateCustomerSearch(workspaceId);
-  return created;
+  return Customer.insertMany(docs, { ordered: true });
 }
 
 export const listFilters = z.object({

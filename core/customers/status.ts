@@ -9,7 +9,6 @@
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { Customer } from '../models/customer.ts';
-import { invalidateCustomerSearch } from './search-index.ts';
 import { Activity } from '../models/activity.ts';
 import { AppError } from '../errors.ts';
 import { enqueue } from '../jobs/agenda.ts';
@@ -60,7 +59,6 @@ export async function setCustomerStatus(raw: StatusChangeInput): Promise<StatusC
   const set: Record<string, unknown> = { status: input.status, status_changed_at: now, status_reason: input.reason ?? null };
   if (previous === 'churned' && input.status === 'active') set.win_back_at = now;
   await Customer.updateOne({ _id: customerId, workspace_id: workspaceId }, { $set: set });
-  invalidateCustomerSearch(workspaceId);
 
   await Activity.create({
     workspace_id: workspaceId,

@@ -1,7 +1,11 @@
 // Text keys for lookups: lowercased names and trigrams. Trigrams give typo-tolerant
-// candidate retrieval with an ordinary multikey index (no $text on FerretDB v1).
+// candidate retrieval through an ordinary multikey index on `search_grams`. Every key is
+// built from at most MAX_KEY_LENGTH characters, so a pathological name (65,000 characters)
+// costs no more to store, index or score than a long ordinary one.
+export const MAX_KEY_LENGTH = 200;
+
 export function lowerKey(s: string): string {
-  return s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+  return s.slice(0, MAX_KEY_LENGTH * 2).normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim().slice(0, MAX_KEY_LENGTH);
 }
 
 export function trigrams(s: string): string[] {

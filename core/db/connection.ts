@@ -1,10 +1,10 @@
 // One shared mongoose connection per process. Roles, the CLI and tests all go through
-// connectDatabase(), which also starts (or shares) the embedded FerretDB when no
+// connectDatabase(), which also starts (or shares) the embedded local database when no
 // MONGODB_URI is set.
 import mongoose from 'mongoose';
 import { env } from '../env.ts';
 import { log } from '../log.ts';
-import { startLocalDatabase, type RunningDatabase } from './ferretdb.ts';
+import { startLocalDatabase, type RunningDatabase } from './local-database.ts';
 
 mongoose.set('strictQuery', true);
 
@@ -20,8 +20,6 @@ export async function connectMongoose(uri: string): Promise<void> {
   await mongoose.connect(uri, {
     serverSelectionTimeoutMS: 10_000,
     maxPoolSize: 20,
-    // FerretDB v1 has no sessions/transactions; retryable writes need sessions.
-    retryWrites: false,
     autoIndex: true,
   });
 }
@@ -34,7 +32,7 @@ export async function connectDatabase(opts: { say?: (line: string) => void } = {
   if (!uri) {
     local = await startLocalDatabase({ port: e.PIVOTAL_DB_PORT, say: opts.say });
     uri = local.uri;
-    log.info({ port: local.port, owned: local.owned }, 'using the embedded local database (FerretDB)');
+    log.info({ port: local.port, owned: local.owned }, 'using the embedded local database');
   }
   await connectMongoose(uri);
   await syncIndexes();

@@ -1,14 +1,13 @@
 // Background jobs on Agenda, sharing the process's mongoose connection. Modules declare
 // their jobs with defineJob() at import time; any process can enqueue(); only worker
-// processes (startJobProcessor) run them. Agenda's lock on each job document is what
-// makes many workers on many machines run each job once, and a worker that dies
-// mid-job lets another pick the job up once its lock lifetime has passed.
+// processes (startJobProcessor) run them. Agenda's own lock on each job document (an
+// atomic findOneAndUpdate) is what makes many workers on many machines run each job once,
+// and a worker that dies mid-job lets another pick the job up once its lock lifetime has passed.
 import mongoose from 'mongoose';
 import { Agenda, type Job } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { log } from '../log.ts';
 import { AppError } from '../errors.ts';
-import { installClaimLocking } from './claim-lock.ts';
 import { startHeartbeat } from './heartbeat.ts';
 
 export const JOBS_COLLECTION = 'agenda_jobs';
@@ -46,7 +45,6 @@ function db() {
 
 function newAgenda(opts: { name: string; processEveryMs: number; maxConcurrency: number; defaultLockLifetimeMs: number }): Agenda {
   const backend = new MongoBackend({ mongo: db() as any, collection: JOBS_COLLECTION });
-  installClaimLocking(backend.repository, db());
   const agenda = new Agenda({
     name: opts.name,
     backend,

@@ -1,29 +1,15 @@
 // Every job Pivotal runs, imported by the worker role so defineJob() calls register,
 // and the schedules that must always exist.
-import { defineJob, scheduleRepeating } from './agenda.ts';
-import { SyncRun } from '../models/sync.ts';
-import mongoose from 'mongoose';
-import { InboundEvent } from '../models/events.ts';
+import { cancelJobs, scheduleRepeating } from './agenda.ts';
 import '../events/dispatch.ts';
 import '../alerts/deliver.ts';
 import '../sync/engine.ts';
 import '../connectors/stripe/index.ts';
-import { pruneClaims } from './claim-lock.ts';
-import { pruneSupersededBilling } from '../billing/store.ts';
 
-// Retention: sync runs after 30 days (expires_at), processed inbound events after 30 days,
-// billing versions superseded by a newer one (a walk that stopped before pruning).
-// A job rather than a TTL index, which FerretDB v1 does not implement.
-defineJob('maintenance.cleanup', async () => {
-  const now = new Date();
-  await SyncRun.deleteMany({ expires_at: { $lt: now } });
-  await InboundEvent.deleteMany({ status: 'processed', createdAt: { $lt: new Date(now.getTime() - 30 * 86_400_000) } });
-  await pruneSupersededBilling();
-  if (mongoose.connection.db) await pruneClaims(mongoose.connection.db);
-});
+// Retention is TTL indexes on the models (sync runs 30 days, processed inbound events 30 days).
 
 export async function scheduleRecurringJobs(): Promise<void> {
-  await scheduleRepeating('maintenance.cleanup', '1 hour', { kind: 'cleanup' }, { unique: { name: 'maintenance.cleanup' } });
+  await cancelJobs({ name: 'maintenance.cleanup' }); // retired: TTL indexes do its work now
   await scheduleRepeating('events.sweep', '2 minutes', { kind: 'sweep' }, { unique: { name: 'events.sweep' } });
   await scheduleRepeating('stripe.events.sweep', '5 minutes', { kind: 'sweep' }, { unique: { name: 'stripe.events.sweep' } });
 }

@@ -17,6 +17,5 @@ const contactSchema = new Schema(
 );
 contactSchema.index({ workspace_id: 1, email: 1 });
 contactSchema.index({ customer_id: 1 });
-contactSchema.index({ workspace_id: 1, updatedAt: 1 }); // search index refresh (core/customers/search-index.ts)
 
 export const Contact = defineModel('Contact', contactSchema, 'contacts');

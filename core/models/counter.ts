@@ -1,47 +1,33 @@
-// Counters for numeric ids (customer display_id per workspace). $inc with upsert on a
-// single document is atomic on MongoDB and FerretDB alike, so concurrent syncs never
-// hand out the same number.
+// Counters for numeric ids (customer display_id per workspace): one document per key,
+// advanced with an atomic `$inc` upsert, so concurrent syncs never hand out the same number.
 import { Schema, type Types } from 'mongoose';
 import { defineModel } from './define.ts';
-import { isDuplicateKeyError } from '../errors.ts';
+import { AppError, isDuplicateKeyError } from '../errors.ts';
 
-const counterSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, default: 0 } });
+const counterSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, default: 0 } }, { versionKey: false });
 export const Counter = defineModel('Counter', counterSchema, 'counters');
 
-const counterBlockSchema = new Schema({ _id: { type: String, required: true }, key: String, start: Number, end: Number });
-export const CounterBlock = defineModel('CounterBlock', counterBlockSchema, 'counter_blocks');
-
-/**
- * Reserves `count` consecutive numbers and returns the first.
- *
- * FerretDB v1 runs findOneAndUpdate/$inc non-atomically (concurrent callers can read
- * the same value), so the reservation itself is an insert of a block whose _id is
- * "key:start": the unique _id lets exactly one caller own a start. Every block starts
- * right after another block's end, so blocks chain without overlap; the Counter
- * document is only a hint of the last end, to keep the walk short.
- */
+/** Reserves `count` consecutive numbers and returns the first. */
 export async function nextSequence(key: string, count = 1): Promise<number> {
   if (!Number.isInteger(count) || count < 1) throw new Error('count must be a positive integer');
-  let hint = (await Counter.findById(key).lean<{ seq: number }>())?.seq ?? 0;
-  for (let hops = 0; hops < 100_000; hops++) {
-    const start = hint + 1;
-    const end = start + count - 1;
-    try {
-      await CounterBlock.create({ _id: `${key}:${start}`, key, start, end });
-    } catch (e) {
-      if (!isDuplicateKeyError(e)) throw e;
-      const taken = await CounterBlock.findById(`${key}:${start}`).lean<{ end: number }>();
-      hint = taken ? taken.end : hint + 1;
-      continue;
-    }
-    await Counter.updateOne({ _id: key, seq: { $lt: end } }, { $set: { seq: end } }, { upsert: true }).catch((e) => {
-      if (!isDuplicateKeyError(e)) throw e;
-    });
-    return start;
-  }
-  throw new Error(`could not reserve numbers for ${key}`);
+  const bump = () => Counter.findOneAndUpdate({ _id: key }, { $inc: { seq: count } }, { upsert: true, returnDocument: 'after' }).lean<{ seq: number }>();
+  // Two first-ever upserts of one key can race to insert it; the loser simply retries the $inc.
+  const doc = await bump().catch((e) => (isDuplicateKeyError(e) ? bump() : Promise.reject(e)));
+  if (!doc) throw new AppError('unavailable', `The database applied the ${key} counter update without returning the document; try again`);
+  return doc.seq - count + 1;
 }
 
+/** Creates a counter at 0 if it does not exist (workspaces create theirs up front). */
+export async function ensureCounter(key: string): Promise<void> {
+  await Counter.updateOne({ _id: key }, { $setOnInsert: { seq: 0 } }, { upsert: true }).catch((e) => {
+    if (!isDuplicateKeyError(e)) throw e;
+  });
+}
+
+const displayIdKey = (workspaceId: Types.ObjectId | string) => `customer_display_id:${String(workspaceId)}`;
+
+export const ensureDisplayIdCounter = (workspaceId: Types.ObjectId | string) => ensureCounter(displayIdKey(workspaceId));
+
 export async function nextDisplayIds(workspaceId: Types.ObjectId | string, count = 1): Promise<number> {
-  return nextSequence(`customer_display_id:${String(workspaceId)}`, count);
+  return nextSequence(displayIdKey(workspaceId), count);
 }

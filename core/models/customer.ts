@@ -1,10 +1,11 @@
 // Customer: the record a CSM looks up. Synced fields come from the customer source,
-// health from the nightly score; billing fields from Stripe live beside it in
-// CustomerBilling (core/models/billing.ts) and are attached on read. display_id is numeric,
-// stable and unique per workspace (allocated atomically through Counter).
+// health from the nightly score, billing fields from Stripe in `billing` (written by
+// core/billing/store.ts). display_id is numeric, stable and unique per workspace
+// (allocated atomically through Counter).
 import { Schema } from 'mongoose';
 import { defineModel } from './define.ts';
 
+export const MAX_NAME_LENGTH = 500;
 export const CUSTOMER_STATUSES = ['active', 'at_risk', 'churned', 'archived'] as const;
 export type CustomerStatus = (typeof CUSTOMER_STATUSES)[number];
 export const PAYMENT_STATUSES = ['paid', 'past_due', 'failing', 'none'] as const;
@@ -16,6 +17,23 @@ const healthSchema = new Schema(
     bucket: { type: String, enum: ['healthy', 'watch', 'at_risk', null], default: null },
     breakdown: { type: Schema.Types.Mixed, default: () => [] },
     computed_at: { type: Date, default: null },
+  },
+  { _id: false },
+);
+
+const billingSchema = new Schema(
+  {
+    mrr: { type: Number, default: null }, // USD cents per month
+    plan: { type: String, default: null },
+    payment_status: { type: String, enum: PAYMENT_STATUSES, default: 'none' },
+    billing_started_at: { type: Date, default: null },
+    stripe_customer_id: { type: String, default: null },
+    stripe_customer_ids: { type: [String], default: () => [] },
+    stripe_livemode: { type: Boolean, default: null },
+    stripe_connection_id: { type: Schema.Types.ObjectId, default: null },
+    /** the invoice behind payment_status (dedupes the payment-failing signal) */
+    payment_invoice_id: { type: String, default: null },
+    synced_at: { type: Date, default: null },
   },
   { _id: false },
 );
@@ -35,7 +53,8 @@ const customerSchema = new Schema(
   {
     workspace_id: { type: Schema.Types.ObjectId, required: true, index: true },
     display_id: { type: Number, required: true },
-    name: { type: String, required: true, trim: true },
+    // Capped: a 65,000-character name from a source must not cost every search and card.
+    name: { type: String, required: true, trim: true, set: (v: unknown) => (typeof v === 'string' ? v.slice(0, MAX_NAME_LENGTH) : v) },
     /** lowercased name for exact and prefix lookups */
     name_lower: { type: String, required: true },
     /** lowercased trigrams of name and domain for typo-tolerant lookups */
@@ -49,6 +68,7 @@ const customerSchema = new Schema(
     status_reason: { type: String, default: null },
     win_back_at: { type: Date, default: null },
     health: { type: healthSchema, default: () => ({}) },
+    billing: { type: billingSchema, default: () => ({}) },
     arr: { type: Number, default: null },
     industry: { type: String, default: null },
     employee_count: { type: Number, default: null },
@@ -70,6 +90,11 @@ customerSchema.index({ workspace_id: 1, name_lower: 1 });
 customerSchema.index({ workspace_id: 1, domain: 1 });
 customerSchema.index({ workspace_id: 1, status: 1 });
 customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
-customerSchema.index({ workspace_id: 1, updatedAt: 1 }); // search index refresh (core/customers/search-index.ts)
+customerSchema.index({ workspace_id: 1, search_grams: 1 }); // typo-tolerant search (core/customers/search.ts)
+customerSchema.index({ workspace_id: 1, owner_email: 1 });
+customerSchema.index({ workspace_id: 1, status: 1, 'health.score': 1 }); // Slack at-risk list
+customerSchema.index({ workspace_id: 1, 'billing.payment_status': 1, 'billing.mrr': -1 }); // Slack failing list
+customerSchema.index({ 'billing.stripe_connection_id': 1 });
+customerSchema.index({ workspace_id: 1, 'billing.stripe_customer_ids': 1 });
 
 export const Customer = defineModel('Customer', customerSchema, 'customers');

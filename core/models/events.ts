@@ -23,6 +23,8 @@ const inboundEventSchema = new Schema(
   { timestamps: true },
 );
 inboundEventSchema.index({ provider: 1, event_id: 1 }, { unique: true });
+// Retention: processed events go 30 days after processing (unprocessed ones have no date and stay).
+inboundEventSchema.index({ processed_at: 1 }, { expireAfterSeconds: 30 * 86_400 });
 export const InboundEvent = defineModel('InboundEvent', inboundEventSchema, 'inbound_events');
 
 export const DOMAIN_EVENT_TYPES = [

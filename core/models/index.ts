@@ -1,7 +1,6 @@
 // Every model of the domain, imported once so indexes can be built at start.
 export * from './workspace.ts';
 export * from './customer.ts';
-export * from './billing.ts';
 export * from './contact.ts';
 export * from './connection.ts';
 export * from './sync.ts';

@@ -16,6 +16,8 @@ const sourceLinkSchema = new Schema(
     source_modified_at: { type: Date, default: null },
     content_hash: { type: String, default: null },
     last_run_id: { type: Schema.Types.ObjectId, default: null },
+    /** the last complete walk (full/reconcile) that saw this record; the others were deleted at the source */
+    seen_run_id: { type: Schema.Types.ObjectId, default: null },
   },
   { timestamps: true },
 );
@@ -66,7 +68,7 @@ const syncRunSchema = new Schema(
   { timestamps: true, minimize: false },
 );
 syncRunSchema.index({ connection_id: 1, createdAt: -1 });
-syncRunSchema.index({ expires_at: 1 });
+syncRunSchema.index({ expires_at: 1 }, { expireAfterSeconds: 0 }); // the integration log keeps 30 days
 export const SyncRun = defineModel('SyncRun', syncRunSchema, 'sync_runs');
 
 const syncErrorSchema = new Schema(
@@ -106,17 +108,3 @@ const ambiguousMatchSchema = new Schema(
 ambiguousMatchSchema.index({ connection_id: 1, domain: 1 }, { unique: true });
 export const AmbiguousMatch = defineModel('AmbiguousMatch', ambiguousMatchSchema, 'ambiguous_matches');
 
-/**
- * The external ids one full walk has seen, one small document per page (_id
- * "run:kind:offset", so a replayed page inserts nothing new). Archive detection diffs the
- * connection's links against these at the end of the walk; inserts are cheap on FerretDB
- * where marking every link with the run would be a scan per page. Deleted when the run ends.
- */
-const syncRunSeenSchema = new Schema({
-  _id: { type: String, required: true },
-  run_id: { type: Schema.Types.ObjectId, required: true },
-  object_type: { type: String, required: true },
-  ids: { type: [String], default: () => [] },
-});
-syncRunSeenSchema.index({ run_id: 1 });
-export const SyncRunSeen = defineModel('SyncRunSeen', syncRunSeenSchema, 'sync_run_seen');

@@ -3,12 +3,9 @@
 // lists, a user's own book, and owner names for cards.
 import { Types } from 'mongoose';
 import { Customer } from '../models/customer.ts';
-import { customerSearchIndex, warmCustomerSearch } from '../customers/search-index.ts';
-import { SlackInstallation } from '../models/slack.ts';
-import { log } from '../log.ts';
 import { Workspace } from '../models/workspace.ts';
 import { enqueue } from '../jobs/agenda.ts';
-import { withBilling } from '../billing/store.ts';
+import { attachBilling, withBilling } from '../billing/store.ts';
 
 export const LIST_LIMIT = 20;
 const asId = (id: string | Types.ObjectId) => (typeof id === 'string' ? new Types.ObjectId(id) : id);
@@ -19,22 +16,25 @@ export async function customerInWorkspace(workspaceId: string | Types.ObjectId, 
   return withBilling(await Customer.findOne({ _id: new Types.ObjectId(customerId), workspace_id: asId(workspaceId), status: { $ne: 'archived' } }).lean());
 }
 
-// The lists come from the workspace's in-memory customer index (core/customers/
-// search-index.ts): on FerretDB every query is a full scan, and the index already holds
-// each customer's status, payment status, owner and document.
+const LIVE_STATUSES: ('active' | 'at_risk')[] = ['active', 'at_risk'];
+const FAILING: ('failing' | 'past_due')[] = ['failing', 'past_due'];
+const NO_GRAMS = { search_grams: 0 } as const;
+
+/** At-risk customers, lowest health first (unscored ones last). */
 export async function atRiskCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
-  const ix = await customerSearchIndex(asId(workspaceId));
-  const score = (s: number) => (Number.isNaN(ix.healthScores[s]!) ? 101 : ix.healthScores[s]!);
-  const slots = ix.where((s) => ix.statuses[s] === 'at_risk').sort((a, b) => score(a) - score(b) || ix.displayIds[a]! - ix.displayIds[b]!);
-  return slots.slice(0, limit).map((s) => ix.doc(s) as any);
+  const base = { workspace_id: asId(workspaceId), status: 'at_risk' as const };
+  const scored = await Customer.find({ ...base, 'health.score': { $ne: null } }, NO_GRAMS).sort({ 'health.score': 1, display_id: 1 }).limit(limit).lean();
+  const unscored = scored.length < limit ? await Customer.find({ ...base, 'health.score': null }, NO_GRAMS).sort({ display_id: 1 }).limit(limit - scored.length).lean() : [];
+  return attachBilling([...scored, ...unscored]);
 }
 
-const FAILING = new Set(['failing', 'past_due']);
+/** Active and at-risk customers whose payment is failing or past due, highest MRR first. */
 export async function failingCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
-  const ix = await customerSearchIndex(asId(workspaceId));
-  const mrr = (s: number) => (Number.isNaN(ix.mrrs[s]!) ? 0 : ix.mrrs[s]!);
-  const slots = ix.where((s) => (ix.statuses[s] === 'active' || ix.statuses[s] === 'at_risk') && FAILING.has(ix.payments[s]!)).sort((a, b) => mrr(b) - mrr(a) || ix.displayIds[a]! - ix.displayIds[b]!);
-  return slots.slice(0, limit).map((s) => ix.doc(s) as any);
+  const docs = await Customer.find({ workspace_id: asId(workspaceId), 'billing.payment_status': { $in: FAILING }, status: { $in: LIVE_STATUSES } }, NO_GRAMS)
+    .sort({ 'billing.mrr': -1, display_id: 1 })
+    .limit(limit)
+    .lean();
+  return attachBilling(docs);
 }
 
 /**
@@ -51,13 +51,8 @@ export async function bookOfSlackUser(workspaceId: string | Types.ObjectId, slac
   const ownerEmail = member?.email ?? lowered;
   if (ownerEmail) or.push({ owner_email: ownerEmail });
   if (!or.length) return { matched: false, customers: [] as any[] };
-  const ix = await customerSearchIndex(asId(workspaceId));
-  const memberId = member ? String(member._id) : null;
-  const docs: any[] = ix
-    .where((s) => (ix.statuses[s] === 'active' || ix.statuses[s] === 'at_risk') && ((memberId !== null && ix.ownerIds[s] === memberId) || (ownerEmail !== null && ix.ownerEmails[s] === ownerEmail)))
-    .slice(0, limit)
-    .map((s) => ix.doc(s));
-  const rank = (c: any) => (c.status === 'at_risk' ? 0 : 2) + (c.billing?.payment_status === 'failing' || c.billing?.payment_status === 'past_due' ? 0 : 1);
+  const docs: any[] = await attachBilling(await Customer.find({ workspace_id: asId(workspaceId), status: { $in: LIVE_STATUSES }, $or: or }, NO_GRAMS).limit(limit).lean());
+  const rank = (c: any) => (c.status === 'at_risk' ? 0 : 2) + (FAILING.includes(c.billing?.payment_status) ? 0 : 1);
   docs.sort((a, b) => rank(a) - rank(b) || (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0));
   return { matched: true, customers: docs };
 }
@@ -75,22 +70,4 @@ export async function ownerOf(workspaceId: string | Types.ObjectId, customer: { 
 export async function requestCustomerResync(customerId: string, actor: { type: 'slack_user'; id: string }) {
   // Duplicates are harmless (a resync is idempotent), so no unique key that could block later ones.
   await enqueue('sync.resync_customer', { customer_id: customerId, actor });
-}
-
-/**
- * Builds the customer index of every Slack-linked workspace in the background at bot
- * start, so the first `/pivotal` after a deploy answers from memory rather than waiting
- * for a build (tens of seconds at 100,000 customers on FerretDB).
- */
-export async function warmLinkedWorkspaces(): Promise<void> {
-  const ids = await SlackInstallation.distinct('workspace_id');
-  for (const id of ids) {
-    const started = Date.now();
-    try {
-      const size = await warmCustomerSearch(id as Types.ObjectId);
-      log.info({ workspace: String(id), customers: size, ms: Date.now() - started }, 'customer search index warmed');
-    } catch (err) {
-      log.warn({ workspace: String(id), err }, 'customer search warm-up failed; it will build on first use');
-    }
-  }
 }

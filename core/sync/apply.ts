@@ -24,7 +24,7 @@ import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
 import { contentHash, mapContact, mapCustomer, matchesByDomain, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
-import { bulkWriteInChunks } from '../db/bulk.ts';
+
 
 export interface ApplyEnv {
   connection: { _id: Types.ObjectId; workspace_id: Types.ObjectId; provider: string; settings?: any; field_mapping?: any; first_full_sync_at?: Date | null };
@@ -232,11 +232,6 @@ export class SyncIndex {
   }
 
   /** Company links of this connection that are not among `seen` (external ids). */
-  unseen(objectType: string, seen: Set<string>): string[] {
-    const out: string[] = [];
-    for (const [id, l] of this.links.get(objectType) ?? []) if (!seen.has(id)) out.push(l.target);
-    return out;
-  }
 }
 
 /** Inserts documents in a single round trip; returns the indexes refused as duplicates. */
@@ -534,8 +529,8 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     counts.created += created.length;
   }
   counts.unchanged += newCustomers.length - toCreate.length;
-  await bulkWriteInChunks(Customer, customerUpdates);
-  await bulkWriteInChunks(SourceLink, linkUpdates);
+  if (customerUpdates.length) await Customer.bulkWrite(customerUpdates, { ordered: false });
+  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
   if (activities.length) await Activity.collection.insertMany(activities, { ordered: false });
   for (const a of ambiguous) {
     try {
@@ -648,8 +643,8 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
     if (l) l.live = true;
   }
   counts.created += toInsert.length;
-  await bulkWriteInChunks(Contact, updates);
-  await bulkWriteInChunks(SourceLink, linkUpdates);
+  if (updates.length) await Contact.bulkWrite(updates, { ordered: false });
+  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
   return { counts, results, statusChanges: [] };
 }
 
@@ -657,10 +652,11 @@ export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): 
  * Archives the customers of this connection that a complete walk did not see (missed
  * deletes). `seen` holds every external id the walk returned; the index knows the links.
  */
-export async function archiveUnseen(env: ApplyEnv, objectType: string, seen: Set<string>): Promise<number> {
+export async function archiveUnseen(env: ApplyEnv, objectType: string, runId: Types.ObjectId): Promise<number> {
   const conn = env.connection;
-  const idx = env.index ?? (await SyncIndex.forRun(conn));
-  const customerIds = idx.unseen(objectType, seen).map(oid);
+  const idx = env.index;
+  const unseen = await SourceLink.find({ connection_id: conn._id, object_type: objectType, target_type: 'customer', seen_run_id: { $ne: runId } }, { target_id: 1 }).lean();
+  const customerIds = unseen.map((l) => l.target_id);
   if (customerIds.length === 0) return 0;
   const live = await Customer.find({ _id: { $in: customerIds }, status: { $ne: 'archived' } }, { _id: 1, status: 1 }).lean();
   if (live.length === 0) return 0;
@@ -668,7 +664,7 @@ export async function archiveUnseen(env: ApplyEnv, objectType: string, seen: Set
   await Customer.updateMany({ _id: { $in: live.map((c) => c._id) } }, { $set: { status: 'archived', status_changed_at: now, archived_at: now, archived_reason: 'deleted_in_source' } });
   await Activity.insertMany(live.map((c) => ({ workspace_id: conn.workspace_id, customer_id: c._id, actor: conn.provider, actor_type: SYNC_ACTOR, event_type: 'archived', field: 'status', old_value: c.status, new_value: 'archived', at: now })));
   for (const c of live) {
-    const e = idx.customers.get(String(c._id));
+    const e = idx?.customers.get(String(c._id));
     if (e) Object.assign(e, { status: 'archived', reason: 'deleted_in_source' });
   }
   log.info({ connection_id: String(conn._id), archived: live.length }, 'reconcile archived customers missing from the source');

@@ -14,17 +14,17 @@ import { Connection, type ConnectionRole, type Provider } from '../models/connec
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
 import { InboundEvent } from '../models/events.ts';
-import { SourceLink, SyncRun, SyncRunSeen, type SyncKind } from '../models/sync.ts';
+import { SourceLink, SyncRun, type SyncKind } from '../models/sync.ts';
 import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
 import '../connectors/hubspot/index.ts';
 import '../connectors/salesforce/index.ts';
 import { env as appEnv } from '../env.ts';
-import { AppError, errorMessage, isDuplicateKeyError } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
 import { defineJob, enqueue } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
-import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, SyncIndex, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
+import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
 import { mapCustomer, matchesByDomain } from './mapping.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
@@ -202,41 +202,12 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
     }
     if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { message: 'Interrupted; resumes from its checkpoint' }));
     log.error({ err: e, connection_id: String(conn._id), run_id: String(run._id) }, 'sync run failed');
-    await dropSeen(run._id);
     return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
   }
 }
 
 export function quotaPauseMessage(provider: string, resumeAt: Date): string {
   return `Paused: the ${provider} API request quota is used up; resuming at ${resumeAt.toISOString()}`;
-}
-
-/**
- * The run-wide index of the last full walk this process worked on, kept between job slices
- * of the same run. It is reused only when the run's checkpoint is exactly where this
- * process left it (no other worker advanced the run) and no single-record sync of the
- * connection wrote in between; otherwise it is loaded again.
- */
-let runIndexCache: { runId: string; done: number; phase: number; generation: number; index: SyncIndex } | null = null;
-const recordGenerations = new Map<string, number>();
-const generationOf = (connectionId: unknown) => recordGenerations.get(String(connectionId)) ?? 0;
-
-async function runIndexFor(conn: ConnectionDoc, runId: string, cp: Checkpoint): Promise<SyncIndex> {
-  const c = runIndexCache;
-  if (c && c.runId === runId && c.done === cp.done && c.phase === cp.phase && c.generation === generationOf(conn._id)) return c.index;
-  runIndexCache = null;
-  return SyncIndex.forRun(conn);
-}
-
-/** Every external id a full walk has seen so far (all slices, any worker). */
-async function seenIds(runId: Types.ObjectId, objectType: string): Promise<Set<string>> {
-  const seen = new Set<string>();
-  for await (const d of SyncRunSeen.collection.find({ run_id: runId, object_type: objectType }, { projection: { ids: 1 } })) for (const id of d.ids as string[]) seen.add(id);
-  return seen;
-}
-
-export async function dropSeen(runId: Types.ObjectId): Promise<void> {
-  await SyncRunSeen.collection.deleteMany({ run_id: runId }).catch(() => {});
 }
 
 async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncOptions): Promise<RunSummary> {
@@ -256,8 +227,6 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
   const fields = [...new Set(mappingOf(env).map((m) => m.source))];
   const results: PreviewResult[] = (run.results as PreviewResult[]) ?? [];
   const complete = opts.kind === 'full' || opts.kind === 'reconcile';
-  // A full walk touches every record: load what it needs to know once, not per page.
-  if (complete) env.index = await runIndexFor(conn, String(run._id), cp);
   let pages = 0;
 
   const fetchPage = (kind: RecordKind, cursor: string | null) => {
@@ -275,47 +244,40 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
     return hit ?? fetchPage(kind, cursor);
   };
 
-  try {
-    while (cp.phase < kinds.length) {
-      const kind = kinds[cp.phase]!;
-      const page = await take(kind, cp.cursor);
-      const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
-      if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
-        ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
-        ahead.page.catch(() => {}); // awaited (and its error handled) on the next turn, if any
-      }
-      const outcome = kind === 'customer' ? await applyCustomerPage(env, page.records) : await applyContactPage(env, page.records);
-      bumpCounts(counts, outcome.counts);
-      await emitStatusEvents(env, outcome.statusChanges);
-      if (opts.kind === 'preview') results.push(...outcome.results);
-      for (const r of page.records) {
-        const at = r.modifiedAt?.toISOString() ?? null;
-        if (at && (!cp.newest[kind] || at > cp.newest[kind]!)) cp.newest[kind] = at;
-      }
-      if (complete && kind === 'customer' && page.records.length) {
-        // Recorded before the checkpoint moves: a replayed page re-inserts the same _id.
-        await SyncRunSeen.collection
-          .insertOne({ _id: `${String(run._id)}:${kind}:${cp.done}` as any, run_id: run._id, object_type: page.records[0]!.objectType, ids: page.records.map((r) => r.externalId) })
-          .catch((e) => {
-            if (!isDuplicateKeyError(e)) throw e;
-          });
-      }
-      cp.done += page.records.length;
-      cp.cursor = opts.kind === 'preview' ? null : page.nextCursor;
-      if (!cp.cursor) {
-        cp.phase++;
-        cp.cursor = null;
-      }
-      await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
-      if (complete && env.index) runIndexCache = { runId: String(run._id), done: cp.done, phase: cp.phase, generation: generationOf(conn._id), index: env.index };
-      pages++;
-      if (cp.phase >= kinds.length) break;
-      if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { counts, message: 'Interrupted; resumes from its checkpoint' }));
-      if (opts.maxPages && pages >= opts.maxPages) return runSummary((await SyncRun.findById(run._id).lean())!);
+  while (cp.phase < kinds.length) {
+    const kind = kinds[cp.phase]!;
+    const page = await take(kind, cp.cursor);
+    const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
+    if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
+      ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
+      ahead.page.catch(() => {}); // awaited (and its error handled) on the next turn, if any
     }
-  } catch (e) {
-    runIndexCache = null;
-    throw e;
+    const outcome = kind === 'customer' ? await applyCustomerPage(env, page.records) : await applyContactPage(env, page.records);
+    bumpCounts(counts, outcome.counts);
+    await emitStatusEvents(env, outcome.statusChanges);
+    if (opts.kind === 'preview') results.push(...outcome.results);
+    for (const r of page.records) {
+      const at = r.modifiedAt?.toISOString() ?? null;
+      if (at && (!cp.newest[kind] || at > cp.newest[kind]!)) cp.newest[kind] = at;
+    }
+    if (complete && kind === 'customer' && page.records.length) {
+      // Marked before the checkpoint moves (a replayed page marks the same links again).
+      await SourceLink.updateMany(
+        { connection_id: conn._id, object_type: page.records[0]!.objectType, external_id: { $in: page.records.map((r) => r.externalId) } },
+        { $set: { seen_run_id: run._id } },
+      );
+    }
+    cp.done += page.records.length;
+    cp.cursor = opts.kind === 'preview' ? null : page.nextCursor;
+    if (!cp.cursor) {
+      cp.phase++;
+      cp.cursor = null;
+    }
+    await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
+    pages++;
+    if (cp.phase >= kinds.length) break;
+    if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { counts, message: 'Interrupted; resumes from its checkpoint' }));
+    if (opts.maxPages && pages >= opts.maxPages) return runSummary((await SyncRun.findById(run._id).lean())!);
   }
 
   const now = new Date();
@@ -323,9 +285,7 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
   if (complete) {
     // A complete walk saw every live record: links it did not see were deleted at the source.
     const objectType = env.customerObjectType ?? 'company';
-    counts.archived += await archiveUnseen(env, objectType, await seenIds(run._id, objectType));
-    await dropSeen(run._id);
-    runIndexCache = null;
+    counts.archived += await archiveUnseen(env, objectType, run._id);
     set.last_full_sync_at = now;
     if (!conn.first_full_sync_at) set.first_full_sync_at = now;
     for (const k of kinds) set[`cursors.${k}`] = new Date(run.started_at.getTime() - INCREMENTAL_OVERLAP_MS).toISOString();
@@ -398,7 +358,6 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
   try {
     const rec = await withProvider(conn, env.connector, env.ctx, () => env.connector.fetchOne(env.ctx, kind, externalId));
     const record: SourceRecord = rec ?? { kind, objectType: kind === 'customer' ? 'company' : 'contact', externalId, modifiedAt: null, deleted: true, fields: {} };
-    recordGenerations.set(String(conn._id), generationOf(conn._id) + 1);
     const outcome = kind === 'customer' ? await applyCustomerPage(env, [record]) : await applyContactPage(env, [record]);
     await emitStatusEvents(env, outcome.statusChanges);
     await Connection.updateOne({ _id: conn._id }, { $set: { last_incremental_at: new Date() } });

@@ -1,6 +1,7 @@
 // Workspaces and their members.
 import { Types } from 'mongoose';
 import { z } from 'zod';
+import { ensureDisplayIdCounter } from '../models/counter.ts';
 import { Workspace, type MemberRole } from '../models/workspace.ts';
 import { AppError, isDuplicateKeyError } from '../errors.ts';
 
@@ -41,7 +42,9 @@ export async function createWorkspace(input: z.input<typeof createWorkspaceInput
   for (let attempt = 0; attempt < 20; attempt++) {
     const slug = attempt === 0 ? base : `${base}-${attempt + 1}`;
     try {
-      return await Workspace.create({ name: parsed.data.name, slug, timezone: parsed.data.timezone });
+      const ws = await Workspace.create({ name: parsed.data.name, slug, timezone: parsed.data.timezone });
+      await ensureDisplayIdCounter(ws._id);
+      return ws;
     } catch (e) {
       if (isDuplicateKeyError(e)) continue;
       throw e;

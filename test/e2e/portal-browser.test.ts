@@ -10,7 +10,7 @@ import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { resetEnvCache } from '../../core/env.ts';
-import { freePort } from '../../core/db/ferretdb.ts';
+import { freePort } from '../../core/db/local-database.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { SlackInstallation } from '../../core/models/slack.ts';
 import { encryptJson, encryptSecret } from '../../core/crypto.ts';

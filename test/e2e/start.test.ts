@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canConnect, freePort } from '../../core/db/ferretdb.ts';
+import { canConnect, freePort } from '../../core/db/local-database.ts';
 import { repoRoot } from '../../core/paths.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pivotal-start-'));
@@ -71,7 +71,7 @@ describe('npm start', () => {
     run.proc.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(await canConnect(dbPort)).toBe(false);
-    expect(fs.existsSync(path.join(dataDir, 'ferretdb', 'instance.json'))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'db', 'instance.json'))).toBe(false);
   });
 
   it('fails fast with one line per bad environment variable', async () => {

@@ -1,5 +1,6 @@
-// Gives the calling test file its own database on the run's FerretDB, connected through
-// the same mongoose connection code the app uses, and drops it afterwards.
+// Gives the calling test file its own database on the run's engine (or on the MongoDB named
+// by PIVOTAL_TEST_MONGODB_URI), connected through the same mongoose connection code the app
+// uses, and drops it afterwards.
 import crypto from 'node:crypto';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -9,17 +10,15 @@ export interface TestDatabase {
   /** the URI of this file's database (hand it to subprocesses as MONGODB_URI) */
   readonly uri: string;
   readonly name: string;
-  readonly port: number;
 }
 
 export function testDatabaseUri(name: string): string {
-  return `mongodb://127.0.0.1:${inject('mongoPort')}/${name}`;
+  return `${inject('mongoBaseUri')}/${name}${inject('mongoUriOptions')}`;
 }
 
 export function useTestDatabase(label = 'db'): TestDatabase {
   const name = `t_${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${crypto.randomBytes(4).toString('hex')}`;
-  const port = inject('mongoPort');
-  const uri = `mongodb://127.0.0.1:${port}/${name}`;
+  const uri = testDatabaseUri(name);
   beforeAll(async () => {
     await connectMongoose(uri);
     await syncIndexes();
@@ -28,5 +27,5 @@ export function useTestDatabase(label = 'db'): TestDatabase {
     await mongoose.connection.dropDatabase().catch(() => {});
     await mongoose.disconnect();
   });
-  return { uri, name, port };
+  return { uri, name };
 }

@@ -6,7 +6,7 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { startFakeHubspot, type FakeHubspot } from '../fakes/hubspot.ts';
 import { startFakeStripe, type FakeStripe } from '../fakes/stripe.ts';
 import { resetEnvCache } from '../../core/env.ts';
-import { freePort } from '../../core/db/ferretdb.ts';
+import { freePort } from '../../core/db/local-database.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';

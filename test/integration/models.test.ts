@@ -8,7 +8,7 @@ import { Customer } from '../../core/models/customer.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { createWorkspace, upsertMember } from '../../core/workspaces/workspaces.ts';
 import { AppError, explainDuplicateKey, isDuplicateKeyError } from '../../core/errors.ts';
-import { nextDisplayIds } from '../../core/models/counter.ts';
+import { nextDisplayIds, ensureDisplayIdCounter } from '../../core/models/counter.ts';
 
 useTestDatabase('models');
 
@@ -35,6 +35,7 @@ describe('source links', () => {
 describe('display ids', () => {
   it('allocates unique consecutive numbers per workspace under concurrency', async () => {
     const ws = new Types.ObjectId();
+    await ensureDisplayIdCounter(ws); // as createWorkspace does
     const firsts = await Promise.all(Array.from({ length: 20 }, () => nextDisplayIds(ws, 5)));
     const all = firsts.flatMap((f) => [f, f + 1, f + 2, f + 3, f + 4]).sort((a, b) => a - b);
     expect(new Set(all).size).toBe(100);

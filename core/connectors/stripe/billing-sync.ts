@@ -14,7 +14,7 @@ import type { Credentials } from '../connector.ts';
 import { resolveFxRates } from '../../billing/fx.ts';
 import { hasItemInScope, type BillingScope } from '../../billing/mrr.ts';
 import { applyBilling, BillingLookup, emptyBillingCounts, personalDomainSet, skipReason, type BillingApplyContext, type BillingCounts, type BillingSourceCustomer } from '../../billing/apply.ts';
-import { billingFor, customersBillingStripeId, noBilling, pruneBilling, writeBilling } from '../../billing/store.ts';
+import { billingFor, customersBillingStripeId, noBilling, writeBilling } from '../../billing/store.ts';
 import { createStripeClient, invoiceSubscriptionId, latestInvoices, listAll, loadProductNames, mapInvoice, mapSubscription, stripeCall, SUBSCRIPTION_EXPAND, unpaidInvoices, type Stripe } from './client.ts';
 
 /** The connection fields the runner needs (a mongoose document or a lean object). */
@@ -152,25 +152,20 @@ export async function runBillingWalk(
   }
   const groups = [...byDomain.values()];
   const touched = new Set<string>();
-  const superseded: Types.ObjectId[] = [];
   const BATCH = 1000;
   let done = 0;
-  const startedWriting = new Date();
   const lookup = await BillingLookup.preload(ctx);
   for (let i = 0; i < groups.length || (i === 0 && noDomain.length); i += BATCH) {
     if (opts.signal?.aborted) break;
     const batch = groups.slice(i, i + BATCH).flat();
     if (i === 0) batch.push(...noDomain);
-    const r = await applyBilling(ctx, batch, { lookup, prune: false });
+    const r = await applyBilling(ctx, batch, { lookup });
     for (const k of Object.keys(counts) as (keyof BillingCounts)[]) counts[k] += r.counts[k];
     problems.push(...r.problems);
     for (const id of r.touched) touched.add(String(id));
-    superseded.push(...r.superseded);
     done += batch.length;
     await opts.progress?.({ counts, done, total: book.length, phase: 'matching customers' });
   }
-  // Older versions of what this walk rewrote (also pruned hourly, should the walk stop here).
-  await pruneBilling(superseded, startedWriting);
   if (!opts.signal?.aborted) {
     await clearStaleBilling(conn, touched, lookup);
     const now = new Date();
