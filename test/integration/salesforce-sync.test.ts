@@ -119,7 +119,7 @@ describe('Salesforce polling', () => {
   });
 
   it('delivers every record that shares one SystemModstamp across a page boundary', async () => {
-    const stamp = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000);
+    const stamp = new Date(Math.floor(Date.now() / 1000) * 1000 - 2000);
     const ids = [sf.addAccount({ Name: 'Tie A', Website: 'tie-a.com', Type: 'Customer - Direct' }, stamp), sf.addAccount({ Name: 'Tie B', Website: 'tie-b.com', Type: 'Customer - Direct' }, stamp), sf.addAccount({ Name: 'Tie C', Website: 'tie-c.com', Type: 'Customer - Direct' }, stamp)];
     const ctx = connectorContext(await getConnection(connectionId));
     const seen: string[] = [];
