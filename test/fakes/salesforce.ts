@@ -57,6 +57,11 @@ export interface FakeSalesforceOptions {
   sessionTtlMs?: number;
   /** status checks a Bulk 2.0 query job answers InProgress before JobComplete */
   bulkPollsUntilComplete?: number;
+  /** benchmarks: added to every API answer, a stand-in for the round trip to a real org */
+  latencyMs?: number;
+  /** benchmarks: a Bulk 2.0 query job takes this long plus rows ÷ bulkJobRowsPerSec to finish */
+  bulkJobBaseMs?: number;
+  bulkJobRowsPerSec?: number;
 }
 
 interface Session { userId: string; expiresAt: number; refreshToken: string | null }
@@ -162,6 +167,9 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
     dailyLimit: opts.dailyLimit ?? Number.MAX_SAFE_INTEGER,
     sessionTtlMs: opts.sessionTtlMs ?? 2 * 3_600_000,
     bulkPollsUntilComplete: opts.bulkPollsUntilComplete ?? 1,
+    latencyMs: opts.latencyMs ?? 0,
+    bulkJobBaseMs: opts.bulkJobBaseMs ?? 0,
+    bulkJobRowsPerSec: opts.bulkJobRowsPerSec ?? Infinity,
   };
   const objects = new Map<string, ObjectStore>();
   for (const [name, s] of Object.entries(SCHEMA)) {
@@ -446,7 +454,8 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
       if (!j) return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
       if (method === 'DELETE' && !job[2]) { jobs.delete(job[1]!); res.writeHead(204); res.end(); return; }
       if (method === 'GET' && !job[2]) {
-        if (++j.polls >= options.bulkPollsUntilComplete) j.state = 'JobComplete';
+        const ready = j.created.getTime() + options.bulkJobBaseMs + (j.ids.length / options.bulkJobRowsPerSec) * 1000 <= Date.now();
+        if (++j.polls >= options.bulkPollsUntilComplete && ready) j.state = 'JobComplete';
         else j.state = 'InProgress';
         return json(res, 200, jobInfo(job[1]!, version), limitInfo);
       }
@@ -510,6 +519,7 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
         return json(res, 200, [{ version: options.latestVersion, label: 'Fake', url: `/services/data/v${options.latestVersion}` }]);
       }
       if (!m || Number(m[1]) > Number(options.latestVersion) || Number(m[1]) < 31) return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
+      if (options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs));
       return api(req, res, url, m[1]!, m[2]!.replace(/\/+$/, ''));
     };
     handle().catch((e: unknown) => {

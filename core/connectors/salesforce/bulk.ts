@@ -15,7 +15,8 @@ import { ConnectorError } from '../connector.ts';
 
 /** How long a query job may take to finish before the engine retries the page (a new job). */
 const JOB_DEADLINE_MS = 15 * 60_000;
-const POLL_INTERVAL_MS = 2000;
+/** jsforce's own default between job status checks. */
+const POLL_INTERVAL_MS = 1000;
 
 /** Opens a Bulk 2.0 query job and waits until Salesforce has its results; returns the job id. */
 export async function runQueryJob(conn: Connection, soql: string): Promise<string> {

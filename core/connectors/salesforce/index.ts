@@ -25,10 +25,11 @@ import { queryJobResults, runQueryJob } from './bulk.ts';
 import { buildFilter, FIELD_NAME, RECORD_ID, soqlDateTime, soqlId, soqlString, type DescribeField } from './soql.ts';
 
 /**
- * Full walks of at least this many records use the Bulk API 2.0 (measured crossover:
- * README "Salesforce"); a connection's `bulk_threshold` setting overrides it.
+ * Full walks of at least this many records use the Bulk API 2.0: where it overtook REST in
+ * `npm run bench -- salesforce` (between 80,000 and 120,000 Accounts; README "Benchmarks").
+ * A connection's `bulk_threshold` setting overrides it.
  */
-export const BULK_THRESHOLD = 10_000;
+export const BULK_THRESHOLD = 100_000;
 const REST_PAGE = 2000;
 const BULK_PAGE = 10_000;
 /** Salesforce keeps deleted-record ids for about 15 days and refuses windows older than 30. */
