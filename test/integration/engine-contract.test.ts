@@ -96,7 +96,7 @@ describe('engine contract', () => {
     await coll.createIndex({ expires_at: 1 }, { expireAfterSeconds: 0 });
     await coll.insertMany([{ _id: 'old' as any, expires_at: new Date(Date.now() - 1000) }, { _id: 'new' as any, expires_at: new Date(Date.now() + 3_600_000) }]);
     // MongoDB's TTL monitor wakes every 60 s; allow two passes.
-    await until(async () => (await coll.countDocuments({ _id: 'old' as any })) === 0, 130_000, 1_000);
+    await until(async () => (await coll.countDocuments({ _id: 'old' as any })) === 0, 130_000, 'TTL expiry of the old document');
     expect(await coll.countDocuments({ _id: 'new' as any })).toBe(1);
   }, 140_000);
 });

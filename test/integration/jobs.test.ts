@@ -42,7 +42,7 @@ afterEach(() => {
 describe('job processing', () => {
   it('runs every job exactly once with two workers sharing the database', async () => {
     await Promise.all([startWorker(), startWorker()]);
-    const keys = Array.from({ length: 24 }, (_, i) => `once-${i}`);
+    const keys = Array.from({ length: 40 }, (_, i) => `once-${i}`);
     for (const key of keys) await enqueue('test.record', { key });
     await waitFor(async () => (await runs().countDocuments({ key: /^once-/ })) >= keys.length, 90_000);
     // give a duplicate run the chance to show up before counting
