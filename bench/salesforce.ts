@@ -117,9 +117,6 @@ export async function runSalesforceBench(): Promise<{ name: string; rows: Record
     await withBenchDatabase(async () => {
       const rest = await engineRun('rest', accounts, 3);
       const bulk = await engineRun('bulk', accounts, 3);
-      // The baseline gets the index its upserts look up by, as the engine's collections have theirs.
-      const db = (await import('mongoose')).default.connection.db!;
-      if (parts.includes('raw')) for (const c of ['bench_raw_customers', 'bench_raw_contacts']) await db.collection(c).createIndex({ external_id: 1 }, { unique: true });
       const raw = parts.includes('raw') ? await rawRun(accounts, accounts * 3, 600_000) : null;
       const rawRps = raw ? raw.written / (raw.ms / 1000) : null;
       for (const [path, r] of [['REST', rest], ['Bulk API 2.0', bulk]] as const) {
