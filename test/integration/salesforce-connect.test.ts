@@ -100,4 +100,29 @@ describe('pivotal connect salesforce', () => {
     expect(missing.stderr).toContain('--instance-url');
     expect(await Connection.countDocuments({ workspace_id: ws._id })).toBe(0);
   });
+
+  it('drives a Salesforce book through the CLI: validate, full, a poll, and a quota pause in sync status', async () => {
+    const ws = await createWorkspace({ name: 'CLI book' });
+    for (let i = 0; i < 30; i++) sf.addAccount({ Name: `Cli Account ${i}`, Website: i === 0 ? null : `cli${i}.example.net`, Type: 'Customer - Direct' });
+    const t = sf.issueToken({ withRefresh: false });
+    const cli = (args: string[]) => runCli([...args, '--json'], sfEnv());
+    const id = (await cli(['connect', 'salesforce', '--workspace', String(ws._id), '--instance-url', sf.url, '--token', t.accessToken])).json().connection_id;
+    const v = await cli(['sync', 'validate', '--connection', id, '--wait']);
+    expect(v.code).toBe(0);
+    expect(JSON.stringify(v.json().problems)).toContain('Cli Account 0');
+    const full = await cli(['sync', 'full', '--connection', id, '--wait']);
+    expect(full.json()).toMatchObject({ status: 'succeeded' });
+    expect(full.json().counts.created).toBeGreaterThanOrEqual(29);
+    const listed = (await cli(['customers', 'list', '--workspace', String(ws._id)])).json();
+    expect(listed.map((c: { domain: string }) => c.domain)).toContain('cli7.example.net');
+
+    sf.setDailyLimit(sf.usage());
+    const poll = await cli(['sync', 'incremental', '--connection', id, '--wait']);
+    expect(poll.json()).toMatchObject({ status: 'paused' });
+    const status = (await cli(['sync', 'status', '--connection', id])).json();
+    expect(status.state).toBe('connected');
+    expect(status.paused_until).toBeTruthy();
+    expect(status.warnings.join(' ')).toContain('salesforce API request quota is used up');
+    sf.setDailyLimit(Number.MAX_SAFE_INTEGER);
+  }, 120_000);
 });
