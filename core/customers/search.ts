@@ -2,7 +2,7 @@
 // customer search: display id, then exact (name, domain, contact email), then prefix, then
 // typo-tolerant. Archived customers are never offered; churned ones stay searchable.
 //
-// Every step is one bounded MongoDB query on an index of the customers collection
+// Every step is a bounded MongoDB query on an index of the customers collection
 // ({workspace_id, display_id}, {workspace_id, name_lower}, {workspace_id, domain},
 // {workspace_id, search_grams}) or of contacts ({workspace_id, email}); nothing is kept
 // in process memory, so any number of bot instances answer for any number of tenants.
@@ -25,15 +25,21 @@ export interface SearchResult<T = any> {
 }
 
 export const MAX_QUERY_LENGTH = 200;
-/** customers one fuzzy query may examine through the gram index (bounds its cost at any book size) */
-const FUZZY_SCAN = 5_000;
+/** customers one fuzzy query may read through the gram index (bounds its cost at any book size) */
+const FUZZY_SCAN = 400;
 /** the best-overlapping candidates of those that get an edit-distance score */
-const FUZZY_CANDIDATES = 200;
+const FUZZY_CANDIDATES = 60;
 /** characters of a name or domain compared by edit distance */
 const COMPARED_LENGTH = 64;
+/** rows read per step when archived customers have to be skipped */
+const PAGE_SLACK = 20;
 
-const LIVE = { $ne: 'archived' as const };
 const NO_GRAMS = { search_grams: 0 } as const;
+// Every filter below is answered by index bounds alone (equality, $in and ranges on indexed
+// fields); archived customers are dropped after the read rather than with a `$ne` in the
+// filter. Residual predicates cost a collection-sized scan on the embedded engine (README,
+// engine notes), and the results here are a handful of rows either way.
+const live = <T extends { status?: string }>(docs: T[]) => docs.filter((d) => d.status !== 'archived');
 
 export async function searchCustomers(workspaceId: Types.ObjectId, rawQuery: string, opts: { limit?: number } = {}): Promise<SearchResult> {
   const limit = Math.min(Math.max(opts.limit ?? 10, 1), 100);
@@ -45,10 +51,10 @@ export async function searchCustomers(workspaceId: Types.ObjectId, rawQuery: str
   const found = (await byDisplayId(workspaceId, query)) ?? (await exact(workspaceId, query, limit)) ?? (await prefix(workspaceId, query, limit));
   if (found) return { ...found, customers: await attachBilling(found.customers), suggestions: [] };
   const scored = await fuzzy(workspaceId, query);
-  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit).map((s) => s.doc);
-  if (close.length) return { match: 'fuzzy', customers: await attachBilling(close), suggestions: [] };
-  const suggestions = scored.filter((s) => s.score >= 0.34).slice(0, 3).map((s) => s.doc);
-  return { match: 'none', customers: [], suggestions: await attachBilling(suggestions) };
+  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit);
+  if (close.length) return { match: 'fuzzy', customers: await fullDocs(close.map((s) => s.id)), suggestions: [] };
+  const suggestions = scored.filter((s) => s.score >= 0.34).slice(0, 3);
+  return { match: 'none', customers: [], suggestions: await fullDocs(suggestions.map((s) => s.id)) };
 }
 
 const tooLong = () => new AppError('bad_input', `The search text is too long (at most ${MAX_QUERY_LENGTH} characters)`);
@@ -58,34 +64,39 @@ type Found = { match: MatchKind; customers: any[] };
 async function byDisplayId(workspaceId: Types.ObjectId, query: string): Promise<Found | null> {
   const m = /^#?(\d{1,12})$/.exec(query);
   if (!m) return null;
-  const doc = await Customer.findOne({ workspace_id: workspaceId, display_id: Number(m[1]), status: LIVE }, NO_GRAMS).lean();
-  return doc ? { match: 'display_id', customers: [doc] } : null;
+  const docs = live(await Customer.find({ workspace_id: workspaceId, display_id: Number(m[1]) }, NO_GRAMS).limit(1).lean());
+  return docs.length ? { match: 'display_id', customers: docs } : null;
 }
 
 const STATUS_ORDER: Record<string, number> = { active: 0, at_risk: 1, churned: 2 };
 
 async function exact(workspaceId: Types.ObjectId, query: string, limit: number): Promise<Found | null> {
   const domain = normalizeDomain(query);
-  const or: Record<string, unknown>[] = [{ name_lower: query }];
-  if (domain) or.push({ domain });
-  if (query.includes('@')) {
-    const owners = await Contact.find({ workspace_id: workspaceId, email: query }, { customer_id: 1 }).limit(limit).lean();
-    if (owners.length) or.push({ _id: { $in: owners.map((c) => c.customer_id) } });
-  }
-  const docs = await Customer.find({ workspace_id: workspaceId, status: LIVE, $or: or }, NO_GRAMS).sort({ display_id: 1 }).limit(limit * 3).lean();
+  const take = limit + PAGE_SLACK;
+  const [byName, byDomain, byEmail] = await Promise.all([
+    Customer.find({ workspace_id: workspaceId, name_lower: query }, NO_GRAMS).limit(take).lean(),
+    domain ? Customer.find({ workspace_id: workspaceId, domain }, NO_GRAMS).limit(take).lean() : [],
+    query.includes('@') ? customersOfContact(workspaceId, query, take) : [],
+  ]);
+  const docs = live([...new Map([...byName, ...byDomain, ...byEmail].map((d) => [String(d._id), d])).values()]);
   if (!docs.length) return null;
   docs.sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3) || a.display_id - b.display_id);
   return { match: 'exact', customers: docs.slice(0, limit) };
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+async function customersOfContact(workspaceId: Types.ObjectId, email: string, take: number) {
+  const contacts = await Contact.find({ workspace_id: workspaceId, email }, { customer_id: 1 }).limit(take).lean();
+  return contacts.length ? Customer.find({ _id: { $in: contacts.map((c) => c.customer_id) } }, NO_GRAMS).lean() : [];
+}
 
-/** Names or domains starting with the query: two index range scans, the first `limit` by name. */
+/** Keys starting with `query` as an index range ($gte query, $lt the next string). */
+const startsWith = (query: string) => ({ $gte: query, $lt: `${query}\uffff` });
+
+/** Names or domains starting with the query: two index range scans, the first `limit` live ones by name. */
 async function prefix(workspaceId: Types.ObjectId, query: string, limit: number): Promise<Found | null> {
-  const starts = new RegExp(`^${escapeRegex(query)}`);
   const [byName, byDomain] = await Promise.all([
-    Customer.find({ workspace_id: workspaceId, name_lower: starts, status: LIVE }, NO_GRAMS).sort({ name_lower: 1, display_id: 1 }).limit(limit).lean(),
-    Customer.find({ workspace_id: workspaceId, domain: starts, status: LIVE }, NO_GRAMS).sort({ domain: 1 }).limit(limit).lean(),
+    liveInOrder({ workspace_id: workspaceId, name_lower: startsWith(query) }, { name_lower: 1, display_id: 1 }, limit),
+    liveInOrder({ workspace_id: workspaceId, domain: startsWith(query) }, { domain: 1, display_id: 1 }, limit),
   ]);
   const all = new Map([...byName, ...byDomain].map((d) => [String(d._id), d]));
   if (!all.size) return null;
@@ -93,30 +104,69 @@ async function prefix(workspaceId: Types.ObjectId, query: string, limit: number)
   return { match: 'prefix', customers: ordered.slice(0, limit) };
 }
 
+/** The first `limit` non-archived customers in index order, reading a few pages at most. */
+async function liveInOrder(filter: Record<string, unknown>, sort: Record<string, 1>, limit: number): Promise<any[]> {
+  const out: any[] = [];
+  for (let skip = 0, page = 0; out.length < limit && page < 5; page++, skip += limit + PAGE_SLACK) {
+    const docs = await Customer.find(filter, NO_GRAMS).sort(sort).skip(skip).limit(limit + PAGE_SLACK).lean();
+    out.push(...live(docs));
+    if (docs.length < limit + PAGE_SLACK) break;
+  }
+  return out.slice(0, limit);
+}
+
 /**
- * Typo-tolerant: customers sharing trigrams with the query (multikey index), the best
- * overlapping ones scored by edit distance on name, domain and domain label, best first.
+ * Typo-tolerant: the query's most selective trigrams (counted through the multikey index,
+ * each count bounded) pick at most FUZZY_SCAN candidates; those sharing the most trigrams
+ * with the whole query are scored by edit distance on name, domain and domain label.
  */
-async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<{ doc: any; score: number }[]> {
+async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<{ id: Types.ObjectId; score: number }[]> {
   const grams = trigrams(query);
   if (!grams.length) return [];
-  const candidates = await Customer.aggregate([
-    { $match: { workspace_id: workspaceId, search_grams: { $in: grams }, status: LIVE } },
-    { $limit: FUZZY_SCAN },
-    { $addFields: { overlap: { $size: { $setIntersection: ['$search_grams', grams] } } } },
-    { $sort: { overlap: -1, display_id: 1 } },
-    { $limit: FUZZY_CANDIDATES },
-    { $project: { search_grams: 0, overlap: 0 } },
-  ]);
+  const probe = await selectiveGrams(workspaceId, grams);
+  if (!probe.length) return [];
+  const rows = live(await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, { name_lower: 1, domain: 1, status: 1, search_grams: 1 }).limit(FUZZY_SCAN).lean());
+  const wanted = new Set(grams);
   const q = query.slice(0, COMPARED_LENGTH);
-  return candidates
-    .map((doc) => {
-      const domain = String(doc.domain ?? '').slice(0, COMPARED_LENGTH);
+  return rows
+    .map((d) => ({ d, overlap: (d.search_grams ?? []).filter((g: string) => wanted.has(g)).length }))
+    .sort((a, b) => b.overlap - a.overlap)
+    .slice(0, FUZZY_CANDIDATES)
+    .map(({ d }) => {
+      const domain = String(d.domain ?? '').slice(0, COMPARED_LENGTH);
       const label = domain.split('.')[0] ?? '';
-      const score = Math.max(similarity(q, String(doc.name_lower ?? '').slice(0, COMPARED_LENGTH)), domain ? similarity(q, domain) : 0, label ? similarity(q, label) : 0);
-      return { doc, score };
+      const score = Math.max(similarity(q, String(d.name_lower ?? '').slice(0, COMPARED_LENGTH)), domain ? similarity(q, domain) : 0, label ? similarity(q, label) : 0);
+      return { id: d._id, score };
     })
     .sort((a, b) => b.score - a.score);
+}
+
+/** Trigrams likeliest to be rare first: with digits, then inside words (word starts are the commonest). */
+function probeOrder(grams: string[]): string[] {
+  const rank = (g: string) => (/\d/.test(g) ? 0 : g.startsWith(' ') ? 2 : 1);
+  return [...grams].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The rarest of the query's trigrams whose matches add up to at most FUZZY_SCAN (at least one). */
+async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Promise<string[]> {
+  const counted = await Promise.all(
+    probeOrder(grams).slice(0, 12).map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: FUZZY_SCAN + 1 }) })),
+  );
+  const present = counted.filter((c) => c.n > 0).sort((a, b) => a.n - b.n);
+  const chosen: string[] = [];
+  let total = 0;
+  for (const c of present) {
+    if (chosen.length && total + c.n > FUZZY_SCAN) break;
+    chosen.push(c.g);
+    total += c.n;
+  }
+  return chosen;
+}
+
+async function fullDocs(ids: Types.ObjectId[]): Promise<any[]> {
+  if (!ids.length) return [];
+  const byId = new Map((await Customer.find({ _id: { $in: ids } }, NO_GRAMS).lean()).map((d) => [String(d._id), d]));
+  return attachBilling(ids.map((id) => byId.get(String(id))).filter(Boolean) as any[]);
 }
 
 const WORD_SPLIT = /[^\p{L}\p{N}]+/u;

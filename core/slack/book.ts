@@ -16,25 +16,28 @@ export async function customerInWorkspace(workspaceId: string | Types.ObjectId, 
   return withBilling(await Customer.findOne({ _id: new Types.ObjectId(customerId), workspace_id: asId(workspaceId), status: { $ne: 'archived' } }).lean());
 }
 
-const LIVE_STATUSES: ('active' | 'at_risk')[] = ['active', 'at_risk'];
+const LIVE_STATUSES = new Set(['active', 'at_risk']);
 const FAILING: ('failing' | 'past_due')[] = ['failing', 'past_due'];
 const NO_GRAMS = { search_grams: 0 } as const;
+// As in core/customers/search.ts, filters stay within index bounds; statuses the lists leave
+// out are dropped after the (bounded) read.
 
 /** At-risk customers, lowest health first (unscored ones last). */
 export async function atRiskCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
   const base = { workspace_id: asId(workspaceId), status: 'at_risk' as const };
-  const scored = await Customer.find({ ...base, 'health.score': { $ne: null } }, NO_GRAMS).sort({ 'health.score': 1, display_id: 1 }).limit(limit).lean();
+  const scored = await Customer.find({ ...base, 'health.score': { $gte: 0 } }, NO_GRAMS).sort({ 'health.score': 1, display_id: 1 }).limit(limit).lean();
   const unscored = scored.length < limit ? await Customer.find({ ...base, 'health.score': null }, NO_GRAMS).sort({ display_id: 1 }).limit(limit - scored.length).lean() : [];
   return attachBilling([...scored, ...unscored]);
 }
 
 /** Active and at-risk customers whose payment is failing or past due, highest MRR first. */
 export async function failingCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
-  const docs = await Customer.find({ workspace_id: asId(workspaceId), 'billing.payment_status': { $in: FAILING }, status: { $in: LIVE_STATUSES } }, NO_GRAMS)
-    .sort({ 'billing.mrr': -1, display_id: 1 })
-    .limit(limit)
-    .lean();
-  return attachBilling(docs);
+  const per = await Promise.all(
+    FAILING.map((status) => Customer.find({ workspace_id: asId(workspaceId), 'billing.payment_status': status }, NO_GRAMS).sort({ 'billing.mrr': -1 }).limit(limit * 3).lean()),
+  );
+  const docs = per.flat().filter((c) => LIVE_STATUSES.has(c.status));
+  docs.sort((a, b) => (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0) || a.display_id - b.display_id);
+  return attachBilling(docs.slice(0, limit));
 }
 
 /**
@@ -51,7 +54,9 @@ export async function bookOfSlackUser(workspaceId: string | Types.ObjectId, slac
   const ownerEmail = member?.email ?? lowered;
   if (ownerEmail) or.push({ owner_email: ownerEmail });
   if (!or.length) return { matched: false, customers: [] as any[] };
-  const docs: any[] = await attachBilling(await Customer.find({ workspace_id: asId(workspaceId), status: { $in: LIVE_STATUSES }, $or: or }, NO_GRAMS).limit(limit).lean());
+  const reads = await Promise.all(or.map((owner) => Customer.find({ workspace_id: asId(workspaceId), ...owner }, NO_GRAMS).limit(limit * 2).lean()));
+  const unique = new Map(reads.flat().filter((c) => LIVE_STATUSES.has(c.status)).map((c) => [String(c._id), c]));
+  const docs: any[] = await attachBilling([...unique.values()].slice(0, limit));
   const rank = (c: any) => (c.status === 'at_risk' ? 0 : 2) + (FAILING.includes(c.billing?.payment_status) ? 0 : 1);
   docs.sort((a, b) => rank(a) - rank(b) || (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0));
   return { matched: true, customers: docs };
