@@ -48,8 +48,6 @@ const filterCondition = z.object({
   value: z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number()]))]),
 });
 export type FilterCondition = z.infer<typeof filterCondition>;
-/** The connection setting `filter`: one condition or several (all must hold). */
-export const sourceFilterSchema = z.union([filterCondition, z.array(filterCondition).max(20)]);
 
 function literal(f: DescribeField, value: unknown): string {
   const where = `${f.name} (${f.type})`;
@@ -77,7 +75,8 @@ function literal(f: DescribeField, value: unknown): string {
 }
 
 /**
- * The WHERE clause of the admin's source filter, or null when there is none. Every field
+ * The WHERE clause of the admin's source filter (the connection setting `filter`: one
+ * condition or a list that must all hold), or null when there is none. Every field
  * must exist and be filterable on the object; values must fit the field's type.
  */
 export function buildFilter(raw: unknown, fields: Map<string, DescribeField>): string | null {
