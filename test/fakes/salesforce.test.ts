@@ -1,11 +1,14 @@
 // The Salesforce fake, driven through jsforce the way the connector drives it: OAuth
 // grants, SOQL paging, describe, sObject collections, replication calls, Bulk 2.0 locator
 // pages, session expiry and the daily quota, each answered as Salesforce documents.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection, OAuth2 } from 'jsforce';
 import { startFakeSalesforce, type FakeSalesforce } from './salesforce.ts';
 import { queryJobResults, runQueryJob } from '../../core/connectors/salesforce/bulk.ts';
 import { SALESFORCE_API_VERSION } from '../../core/connectors/salesforce/client.ts';
+import { repoRoot } from '../../core/paths.ts';
 
 let sf: FakeSalesforce;
 beforeAll(async () => {
@@ -101,6 +104,24 @@ describe('Salesforce fake through jsforce', () => {
     expect(pages).toBe(5);
     expect(new Set(ids).size).toBe(sf.count('Account'));
     await expect(queryJobResults(conn, '750NOSUCHJOB0000AAA', null, 10)).rejects.toMatchObject({ code: 'permanent', status: 404 });
+    // A session that expires between pages: the results call's 401 goes to jsforce's refresh, not to a CSV parser.
+    const t = sf.issueToken();
+    const refreshing = connection(t.accessToken, { refreshToken: t.refreshToken, oauth2: { loginUrl: sf.url, clientId: 'cid', clientSecret: 'secret' } });
+    const first = await queryJobResults(refreshing, job, null, 100);
+    sf.expireSessions();
+    const second = await queryJobResults(refreshing, job, first.locator, 100);
+    expect(second.rows).toHaveLength(100);
+    expect(second.rows[0]!.Id).not.toBe(first.rows[0]!.Id);
+    sf.expireSessions();
+    await expect(queryJobResults(connection(t.accessToken), job, null, 100)).rejects.toMatchObject({ code: 'auth_expired' });
+  });
+
+  it('still breaks jsforce 3.10.x bulk2.query() on several locator pages (why bulk.ts reads them itself)', async () => {
+    // If this fails after a jsforce upgrade, upstream issues 1546/1693 are fixed: bulk.ts may go back to bulk2.query().
+    const out = await new Promise<string>((resolve) => {
+      execFile(process.execPath, [path.join(repoRoot, 'test/fixtures/jsforce-bulk2-upstream.ts')], { timeout: 30_000 }, (_err, stdout) => resolve(stdout));
+    });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ outcome: 'crashed', code: 'ERR_STREAM_WRITE_AFTER_END' });
   });
 
   it('expires sessions: jsforce refreshes through its hook and retries the call', async () => {
