@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// One FerretDB per test run (globalSetup); every test file gets its own database
+// One database engine per test run (globalSetup); every test file gets its own database
 // through test/helpers/db.ts. Files run in parallel forks; 2 cores here, so keep it modest.
 export default defineConfig({
   test: {

@@ -29,7 +29,7 @@ export class AppError extends Error {
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 
-/** MongoDB duplicate-key error (E11000), as thrown by the driver and by FerretDB. */
+/** MongoDB duplicate-key error (E11000), as thrown by the driver. */
 export function isDuplicateKeyError(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 11000;
 }

@@ -1,5 +1,5 @@
 // Slack alerts from the domain event feed. One delivery row per event, claimed by a
-// unique-index insert (the only atomic primitive FerretDB gives us), so duplicate events,
+// unique-index insert, so duplicate events,
 // a dispatch job run twice and several workers still post exactly one message.
 //
 // Routing: the customer's linked channel, else the workspace default (logged as

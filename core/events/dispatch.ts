@@ -2,8 +2,8 @@
 // register at import time with the event types they care about; 'events.dispatch' runs
 // each of them for one event. A consumer that throws is retried on its own through
 // 'events.consume' so one broken consumer never replays the others. Consumers must be
-// idempotent (the dispatch job itself may run twice on FerretDB, whose Agenda locks are
-// not atomic): alerts claim each delivery with a unique-index insert.
+// idempotent (a dispatch job may run again after a worker dies mid-way): alerts claim
+// each delivery with a unique-index insert.
 import type { Types } from 'mongoose';
 import { defineJob, enqueue } from '../jobs/agenda.ts';
 import { DomainEvent, type DomainEventType } from '../models/events.ts';

@@ -1,5 +1,5 @@
-// Worker heartbeats: each worker process refreshes one document (its own _id, so the
-// single writer makes the update safe on FerretDB too). The CLI asks "is any worker
+// Worker heartbeats: each worker process refreshes one document (its own _id: a
+// single writer per document). The CLI asks "is any worker
 // alive?" to decide whether `sync … --wait` queues work or runs it in-process.
 import os from 'node:os';
 import mongoose from 'mongoose';

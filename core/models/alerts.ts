@@ -1,6 +1,6 @@
 // Slack alert deliveries. The delivery row is inserted once per (domain event) under a
 // unique key: that insert is the claim that makes "one alert per transition" hold with
-// duplicate events and several workers (conditional updates are not atomic on FerretDB).
+// duplicate events and several workers.
 // Each retry attempt is claimed the same way through AlertAttemptClaim.
 import { Schema } from 'mongoose';
 import { defineModel } from './define.ts';

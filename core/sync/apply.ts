@@ -3,11 +3,9 @@
 // several hits is an error, later duplicates are ignored); deletes and filter exits
 // archive; every changed field becomes an Activity row (actor_type 'sync').
 //
-// Speed on FerretDB v1, where every query and every update is a full scan: what a page
-// needs to know comes from a SyncIndex (loaded once per full walk, or per page for single
-// records); new links, customers and contacts go in with insertMany; the database is
-// touched for an existing record only when its content hash changed. An unchanged record
-// costs no query at all.
+// Speed: what a page needs to know comes from a SyncIndex loaded through indexes for that
+// page's records; new links, customers and contacts go in with insertMany, changes with one
+// bulkWrite; an existing record is written only when its content hash changed.
 //
 // Crash safety: a new customer's SourceLink is inserted before the customer, with the
 // customer's id chosen up front. A crash between the two leaves a link to a missing
@@ -91,10 +89,8 @@ const BATCH = 5000;
 /**
  * What applying needs to know about existing data: the connection's links, the
  * workspace's customers (domain → ids for matching), contacts and primaries, and open
- * SyncErrors. FerretDB v1 answers every query with a full scan, so a full walk loads this
- * once (`forRun`) and keeps it current as it writes; a single page (webhook, incremental)
- * loads only what its records touch (`forPage`). Both fill the same maps, so one code path
- * applies either way.
+ * SyncErrors, loaded per page for what its records touch and kept current as the page is
+ * written.
  */
 export class SyncIndex {
   /** object type → external id → link */

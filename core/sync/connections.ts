@@ -1,6 +1,6 @@
 // Connecting and disconnecting sources, and what the portal/CLI show about them.
 // One customer source per workspace is a database guarantee: the claim is an insert into
-// a collection keyed by workspace id (FerretDB's only reliable atomic primitive), so two
+// a collection keyed by workspace id (a unique key: the simplest atomic rule), so two
 // admins connecting at once cannot both win. Stripe as a billing signal is the exception.
 import { Schema, Types } from 'mongoose';
 import { z } from 'zod';

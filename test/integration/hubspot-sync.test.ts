@@ -1,5 +1,5 @@
 // HubSpot end to end: the real SDK against the HubSpot fake, the real engine against
-// FerretDB. Messy domains, webhooks (verified, deduped, forged/stale refused), reconcile
+// the database. Messy domains, webhooks (verified, deduped, forged/stale refused), reconcile
 // catching a missed webhook and a delete, a run killed mid-way, 429 storms, token expiry,
 // writeback without an echo.
 import http from 'node:http';
