@@ -7,8 +7,6 @@
 // refreshed and retried by jsforce), read as text, checked, then parsed; a page is one
 // engine page, so the engine checkpoints between them and a crash resumes at the locator.
 import type { Connection } from 'jsforce';
-import { HttpApi } from 'jsforce/lib/http-api.js';
-import { QueryJobV2 } from 'jsforce/lib/api/bulk2.js';
 import { parse } from 'csv-parse/sync';
 import { call, SALESFORCE_API_VERSION } from './client.ts';
 import { ConnectorError } from '../connector.ts';
@@ -20,6 +18,7 @@ const POLL_INTERVAL_MS = 1000;
 
 /** Opens a Bulk 2.0 query job and waits until Salesforce has its results; returns the job id. */
 export async function runQueryJob(conn: Connection, soql: string): Promise<string> {
+  const { QueryJobV2 } = await import('jsforce/lib/api/bulk2.js');
   const job = new QueryJobV2(conn, { bodyParams: { operation: 'query', query: soql }, pollingOptions: { pollInterval: POLL_INTERVAL_MS, pollTimeout: JOB_DEADLINE_MS } });
   // QueryJobV2 re-emits every failure as 'error'; without a listener that would throw.
   job.on('error', () => {});
@@ -48,6 +47,7 @@ export async function queryJobResults(conn: Connection, jobId: string, locator: 
   let next: string | null = null;
   let contentType = '';
   // text/plain keeps jsforce from parsing the body: an error page must not reach a CSV parser.
+  const { HttpApi } = await import('jsforce/lib/http-api.js');
   const api = new HttpApi(conn, { responseType: 'text/plain' });
   api.on('response', (res: { headers?: Record<string, string> }) => {
     next = res.headers?.['sforce-locator'] ?? null;

@@ -1,8 +1,10 @@
 // The jsforce side of the Salesforce connector: the pinned REST API version, one
 // authenticated jsforce Connection per connector call (refreshing its session through
 // jsforce's own refresh hook and handing new tokens back to the engine), deadlines on
-// every call, and Salesforce's error codes classified into the engine's few.
-import { Connection, OAuth2 } from 'jsforce';
+// every call, and Salesforce's error codes classified into the engine's few. jsforce is
+// loaded on first use: every CLI command and role imports the connector registry, and
+// jsforce alone costs ~140 ms of start-up.
+import type { Connection, OAuth2 } from 'jsforce';
 import { env } from '../../env.ts';
 import { ConnectorError, type ConnectorContext, type Credentials } from '../connector.ts';
 
@@ -20,10 +22,25 @@ export function loginUrl(): string {
   return env().SALESFORCE_LOGIN_URL.replace(/\/+$/, '');
 }
 
-export function oauthClient(redirectUri?: string): OAuth2 | null {
+const loadJsforce = () => import('jsforce');
+let jsforceModule: ReturnType<typeof loadJsforce> | null = null;
+/** jsforce, imported once on first use. */
+export function jsforce(): ReturnType<typeof loadJsforce> {
+  jsforceModule ??= loadJsforce();
+  return jsforceModule;
+}
+
+/** The connected app's id and secret, or null when this instance has none configured. */
+export function connectedApp(): { clientId: string; clientSecret: string } | null {
   const e = env();
-  if (!e.SALESFORCE_CLIENT_ID || !e.SALESFORCE_CLIENT_SECRET) return null;
-  return new OAuth2({ loginUrl: loginUrl(), clientId: e.SALESFORCE_CLIENT_ID, clientSecret: e.SALESFORCE_CLIENT_SECRET, redirectUri });
+  return e.SALESFORCE_CLIENT_ID && e.SALESFORCE_CLIENT_SECRET ? { clientId: e.SALESFORCE_CLIENT_ID, clientSecret: e.SALESFORCE_CLIENT_SECRET } : null;
+}
+
+export async function oauthClient(redirectUri?: string): Promise<OAuth2 | null> {
+  const app = connectedApp();
+  if (!app) return null;
+  const { OAuth2 } = await jsforce();
+  return new OAuth2({ loginUrl: loginUrl(), ...app, redirectUri });
 }
 
 // jsforce's refresh delegate rewraps a failed refresh as a plain Error, losing whether the
@@ -31,16 +48,17 @@ export function oauthClient(redirectUri?: string): OAuth2 | null {
 const refreshFailures = new WeakMap<Connection, unknown>();
 
 /** An authenticated connection for this connector context; refreshed tokens are saved back. */
-export function connect(ctx: ConnectorContext): Connection {
+export function connect(ctx: ConnectorContext): Promise<Connection> {
   return connectWith(ctx.credentials(), (next) => {
     ctx.saveCredentials({ ...ctx.credentials(), ...next }).catch((err: unknown) => ctx.log.warn({ err }, 'could not save refreshed Salesforce credentials'));
   });
 }
 
 /** A connection from bare credentials (connect-time checks); onRefresh gets renewed tokens. */
-export function connectWith(creds: Credentials, onRefresh: (next: Pick<Credentials, 'accessToken' | 'instanceUrl'>) => void = () => {}): Connection {
+export async function connectWith(creds: Credentials, onRefresh: (next: Pick<Credentials, 'accessToken' | 'instanceUrl'>) => void = () => {}): Promise<Connection> {
   if (!creds.instanceUrl) throw new ConnectorError('auth_expired', 'This Salesforce connection has no instance URL: reconnect Salesforce');
-  const oauth2 = creds.refreshToken ? oauthClient() : null;
+  const oauth2 = creds.refreshToken ? await oauthClient() : null;
+  const { Connection } = await jsforce();
   const conn: Connection = new Connection({
     instanceUrl: creds.instanceUrl,
     accessToken: creds.accessToken,

@@ -20,7 +20,7 @@ import {
   type SourceRecord,
   type Writeback,
 } from '../connector.ts';
-import { call, connect, connectWith, oauthClient, orgIdFromIdentityUrl } from './client.ts';
+import { call, connect, connectedApp, connectWith, loginUrl, oauthClient, orgIdFromIdentityUrl } from './client.ts';
 import { queryJobResults, runQueryJob } from './bulk.ts';
 import { buildFilter, FIELD_NAME, RECORD_ID, soqlDateTime, soqlId, soqlString, type DescribeField } from './soql.ts';
 
@@ -47,9 +47,10 @@ const BASE_FIELDS = {
 /** Contact fields under the names the engine's contact mapping reads. */
 const CONTACT_ALIASES: Record<string, string> = { FirstName: 'firstname', LastName: 'lastname', Email: 'email', Title: 'title', Phone: 'phone' };
 
+// `total` (the count taken when the walk started) rides along so every page reports it.
 const fullCursor = z.union([
-  z.object({ m: z.literal('rest'), after: z.string() }),
-  z.object({ m: z.literal('bulk'), job: z.string().regex(/^[A-Za-z0-9]{15,18}$/), locator: z.string().nullable() }),
+  z.object({ m: z.literal('rest'), after: z.string(), total: z.number().nullable().optional() }),
+  z.object({ m: z.literal('bulk'), job: z.string().regex(/^[A-Za-z0-9]{15,18}$/), locator: z.string().nullable(), total: z.number().nullable().optional() }),
 ]);
 const incrementalCursor = z.union([
   z.object({ m: z.literal('changes'), ts: z.string().datetime({ offset: true }), id: z.string().regex(RECORD_ID).nullable() }),
@@ -154,7 +155,7 @@ async function fullPage(ctx: ConnectorContext, conn: Connection, req: PullReques
   const object = OBJECT[req.kind];
   const instanceUrl = conn.instanceUrl;
   let cursor = req.cursor ? parseCursor(fullCursor, req.cursor) : null;
-  let total: number | null = null;
+  let total = cursor?.total ?? null;
   if (!cursor) {
     if (req.pageSize) cursor = { m: 'rest', after: '' };
     else {
@@ -175,14 +176,14 @@ async function fullPage(ctx: ConnectorContext, conn: Connection, req: PullReques
       throw e;
     }
     const records = page.rows.map((r) => toRecord(req.kind, r, instanceUrl));
-    return { records, total, nextCursor: page.locator ? JSON.stringify({ m: 'bulk', job: cursor.job, locator: page.locator }) : null };
+    return { records, total, nextCursor: page.locator ? JSON.stringify({ m: 'bulk', job: cursor.job, locator: page.locator, total }) : null };
   }
   const limit = Math.min(req.pageSize ?? REST_PAGE, REST_PAGE);
   const conditions = [where, cursor.after ? `Id > ${soqlId(cursor.after)}` : null].filter(Boolean);
   const rows = await soql(conn, `SELECT ${fields.join(', ')} FROM ${object}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY Id LIMIT ${limit}`, limit);
   const records = rows.map((r) => toRecord(req.kind, r, instanceUrl));
   const last = records[records.length - 1];
-  return { records, total, nextCursor: records.length === limit && last ? JSON.stringify({ m: 'rest', after: last.externalId }) : null };
+  return { records, total, nextCursor: records.length === limit && last ? JSON.stringify({ m: 'rest', after: last.externalId, total }) : null };
 }
 
 /** Changes since the last poll, in (SystemModstamp, Id) order, then the deletions. */
@@ -213,9 +214,9 @@ async function incrementalPage(ctx: ConnectorContext, conn: Connection, req: Pul
 }
 
 async function pull(ctx: ConnectorContext, req: PullRequest): Promise<Page> {
-  const conn = connect(ctx);
+  const conn = await connect(ctx);
   const described = await describe(ctx, conn, OBJECT[req.kind]);
-  const fields = selectFields(req.kind, [...(req.fields ?? []), ...statusFieldIfMapped(ctx)], described);
+  const fields = selectFields(req.kind, req.fields, described);
   const where = filterClause(ctx, req.kind, described);
   return req.since ? incrementalPage(ctx, conn, req, fields, where) : fullPage(ctx, conn, req, fields, where);
 }
@@ -224,15 +225,11 @@ function mappingOf(ctx: ConnectorContext): FieldMappingEntry[] {
   return (ctx.settings.field_mapping as FieldMappingEntry[] | undefined) ?? salesforce.defaultMapping();
 }
 
-function statusFieldIfMapped(ctx: ConnectorContext): string[] {
-  return mappingOf(ctx).filter((m) => m.target === 'status').map((m) => m.source);
-}
-
 async function fetchOne(ctx: ConnectorContext, kind: RecordKind, externalId: string): Promise<SourceRecord | null> {
   if (!RECORD_ID.test(externalId)) return null;
-  const conn = connect(ctx);
+  const conn = await connect(ctx);
   const described = await describe(ctx, conn, OBJECT[kind]);
-  const fields = selectFields(kind, [...mappingOf(ctx).map((m) => m.source), ...statusFieldIfMapped(ctx)], described);
+  const fields = selectFields(kind, kind === 'customer' ? mappingOf(ctx).map((m) => m.source) : [], described);
   const rows = await soql(conn, `SELECT ${fields.join(', ')} FROM ${OBJECT[kind]} WHERE Id = ${soqlId(externalId)}`, 1);
   if (!rows[0]) return null;
   const rec = toRecord(kind, rows[0], conn.instanceUrl);
@@ -246,7 +243,7 @@ const PROPERTY_TYPES: Record<string, PropertyInfo['type']> = {
 };
 
 async function listProperties(ctx: ConnectorContext, kind: RecordKind): Promise<PropertyInfo[]> {
-  const described = await describe(ctx, connect(ctx), OBJECT[kind]);
+  const described = await describe(ctx, await connect(ctx), OBJECT[kind]);
   return [...described.values()].map((f) => ({
     name: f.name,
     label: f.label,
@@ -262,7 +259,7 @@ async function resolveOwnerEmail(ctx: ConnectorContext, ownerId: string): Promis
   const key = `${ctx.connectionId}:${ownerId}`;
   const hit = ownerEmails.get(key);
   if (hit && Date.now() - hit.at < 5 * 60_000) return hit.email;
-  const rows = await soql(connect(ctx), `SELECT Id, Email FROM User WHERE Id = ${soqlId(ownerId)}`, 1);
+  const rows = await soql(await connect(ctx), `SELECT Id, Email FROM User WHERE Id = ${soqlId(ownerId)}`, 1);
   const email = rows[0]?.Email ? String(rows[0].Email).toLowerCase() : null;
   if (ownerEmails.size > 10_000) ownerEmails.clear();
   ownerEmails.set(key, { at: Date.now(), email });
@@ -270,7 +267,7 @@ async function resolveOwnerEmail(ctx: ConnectorContext, ownerId: string): Promis
 }
 
 async function findOwnerId(ctx: ConnectorContext, email: string): Promise<string | null> {
-  const rows = await soql(connect(ctx), `SELECT Id FROM User WHERE Email = ${soqlString(email)} AND IsActive = true LIMIT 1`, 1);
+  const rows = await soql(await connect(ctx), `SELECT Id FROM User WHERE Email = ${soqlString(email)} AND IsActive = true LIMIT 1`, 1);
   return rows[0]?.Id ? String(rows[0].Id) : null;
 }
 
@@ -320,7 +317,7 @@ async function accountFields(ctx: ConnectorContext, described: Map<string, Descr
  * as that record's error with Salesforce's response.
  */
 export async function writebackMany(ctx: ConnectorContext, items: WritebackItem[]): Promise<WritebackResult[]> {
-  const conn = connect(ctx);
+  const conn = await connect(ctx);
   const described = await describe(ctx, conn, 'Account');
   const results: WritebackResult[] = [];
   const rows: Record<string, unknown>[] = [];
@@ -363,7 +360,7 @@ async function writeback(ctx: ConnectorContext, externalId: string, changes: Wri
  */
 export async function verifySalesforceCredentials(creds: Credentials, onRefresh?: (next: Pick<Credentials, 'accessToken' | 'instanceUrl'>) => void): Promise<{ orgId: string; username: string | null }> {
   if (!creds.instanceUrl) throw new ConnectorError('permanent', 'A Salesforce instance URL is required (for example https://yourcompany.my.salesforce.com)');
-  const conn = connectWith(creds, onRefresh);
+  const conn = await connectWith(creds, onRefresh);
   const info = await call(conn, 'the identity check', () => conn.request<{ organization_id?: string; preferred_username?: string; email?: string }>(`${conn.instanceUrl.replace(/\/+$/, '')}/services/oauth2/userinfo`));
   if (!info?.organization_id) throw new ConnectorError('permanent', 'Salesforce did not say which organization this token belongs to');
   return { orgId: info.organization_id, username: info.preferred_username ?? info.email ?? null };
@@ -371,12 +368,15 @@ export async function verifySalesforceCredentials(creds: Credentials, onRefresh?
 
 const oauth = {
   authorizeUrl({ state, redirectUri }: { state: string; redirectUri: string }): string {
-    const client = oauthClient(redirectUri);
-    if (!client) throw new ConnectorError('permanent', 'Salesforce OAuth is not configured (SALESFORCE_CLIENT_ID / SALESFORCE_CLIENT_SECRET)');
-    return client.getAuthorizationUrl({ scope: 'api refresh_token', state, prompt: 'login consent' } as Record<string, string>);
+    const app = connectedApp();
+    if (!app) throw new ConnectorError('permanent', 'Salesforce OAuth is not configured (SALESFORCE_CLIENT_ID / SALESFORCE_CLIENT_SECRET)');
+    // The web-server flow's consent URL (what jsforce's OAuth2.getAuthorizationUrl builds).
+    const u = new URL('/services/oauth2/authorize', `${loginUrl()}/`);
+    for (const [k, v] of Object.entries({ response_type: 'code', client_id: app.clientId, redirect_uri: redirectUri, scope: 'api refresh_token', state, prompt: 'login consent' })) u.searchParams.set(k, v);
+    return u.toString();
   },
   async exchangeCode({ code, redirectUri }: { code: string; redirectUri: string }): Promise<Credentials> {
-    const client = oauthClient(redirectUri);
+    const client = await oauthClient(redirectUri);
     if (!client) throw new ConnectorError('permanent', 'Salesforce OAuth is not configured');
     let t;
     try {
@@ -387,7 +387,7 @@ const oauth = {
     return { accessToken: t.access_token, refreshToken: t.refresh_token ?? null, instanceUrl: t.instance_url, accountId: orgIdFromIdentityUrl(t.id) };
   },
   async refresh(credentials: Credentials): Promise<Credentials> {
-    const client = oauthClient();
+    const client = await oauthClient();
     if (!credentials.refreshToken || !client) throw new ConnectorError('auth_expired', 'This Salesforce connection cannot refresh its session: reconnect Salesforce');
     try {
       const t = await client.refreshToken(credentials.refreshToken);
