@@ -3,7 +3,7 @@
 // the fake's validator. Every data value goes through mrkdwnField()/truncate() so any
 // input (a name like "<!channel> *Acme*", 10,000-character fields) renders as text and
 // stays within Slack's limits.
-import { billingLine, mrkdwn, mrkdwnField, truncate, slackLink, STATUS_LABELS, BUCKET_LABELS } from '../../core/slack/format.ts';
+import { billingLine, mrkdwn, mrkdwnField, plainField, truncate, slackLink, STATUS_LABELS, BUCKET_LABELS } from '../../core/slack/format.ts';
 import { stripeDashboardUrl } from '../../core/customers/view.ts';
 
 export type Block = Record<string, unknown>;
@@ -24,7 +24,8 @@ export const STATUS_MODAL_CALLBACK = 'status_reason_modal';
 export const REASON_BLOCK = 'reason_block';
 export const REASON_ACTION = 'reason_input';
 
-const plain = (text: string, max = 3000) => ({ type: 'plain_text', text: truncate(text, max) || ' ', emoji: true });
+// Every plain_text too: Slack reads &, < and > as markup in any text object.
+const plain = (text: string, max = 3000) => ({ type: 'plain_text', text: plainField(text, max) || ' ', emoji: true });
 const md = (text: string) => ({ type: 'mrkdwn', text: truncate(text, 3000) || ' ' });
 const button = (text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Block => ({
   type: 'button', text: plain(text, 75), action_id: actionId, value: truncate(value, 2000), ...(style ? { style } : {}),

@@ -26,11 +26,12 @@ export const ALERT_RULES: Partial<Record<DomainEventType, AlertRule>> = {
   'customer.churned': { kind: 'churned', title: () => ':x: Churned', evenIfChurned: true },
   'customer.health_score_dropped': {
     kind: 'health_drop',
-    title: (e) => `:chart_with_downwards_trend: Health score dropped ${e.previous?.score ?? '?'} → ${e.data.score ?? '?'}`,
+    // Event values are data: escaped like every other value placed in mrkdwn.
+    title: (e) => `:chart_with_downwards_trend: Health score dropped ${mrkdwnField(e.previous?.score ?? '?', 20)} → ${mrkdwnField(e.data.score ?? '?', 20)}`,
   },
   'customer.health_bucket_changed': {
     kind: 'bucket_change',
-    title: (e) => `:large_orange_diamond: Health now ${BUCKET_LABELS[e.data.bucket] ?? e.data.bucket ?? '?'}`,
+    title: (e) => `:large_orange_diamond: Health now ${Object.hasOwn(BUCKET_LABELS, String(e.data.bucket)) ? BUCKET_LABELS[e.data.bucket] : mrkdwnField(e.data.bucket ?? '?', 40)}`,
   },
 };
 

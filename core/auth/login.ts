@@ -10,15 +10,16 @@ import { AppError } from '../errors.ts';
 
 export const LOGIN_LINK_TTL_MS = 24 * 3_600_000;
 
-export async function inviteMember(input: { workspaceId: string; email: string; role?: string }) {
-  const role = (input.role ?? 'admin') as MemberRole;
-  if (!MEMBER_ROLES.includes(role)) throw new AppError('bad_input', `--role must be one of ${MEMBER_ROLES.join(', ')} (got "${input.role}")`);
-  const { workspace, member } = await upsertMember(input.workspaceId, { email: input.email, role });
+/** Adds the member (or changes their role when one is given; see upsertMember) and mints their link. */
+export async function inviteMember(input: { workspaceId: string; email: string; role?: string; transferOwnership?: boolean }) {
+  const role = input.role as MemberRole | undefined;
+  if (role !== undefined && !MEMBER_ROLES.includes(role)) throw new AppError('bad_input', `--role must be one of ${MEMBER_ROLES.join(', ')} (got "${input.role}")`);
+  const { workspace, member, previousRole, changes } = await upsertMember(input.workspaceId, { email: input.email, role, transferOwnership: input.transferOwnership });
   const token = randomToken(32);
   const expiresAt = new Date(Date.now() + LOGIN_LINK_TTL_MS);
   await LoginToken.create({ token_hash: sha256(token), workspace_id: workspace._id, email: member.email, expires_at: expiresAt });
   const link = new URL(`/login/${token}`, env().APP_URL).toString();
-  return { link, workspaceId: String(workspace._id), email: member.email, role: member.role, expiresAt };
+  return { link, workspaceId: String(workspace._id), email: member.email, role: member.role, previousRole, changes, expiresAt };
 }
 
 export interface SignedInMember {

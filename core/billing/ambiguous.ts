@@ -7,7 +7,7 @@ import { AmbiguousMatch } from '../models/sync.ts';
 import { Customer } from '../models/customer.ts';
 import { Connection } from '../models/connection.ts';
 import { AppError, isAppError } from '../errors.ts';
-import { createCustomers } from '../customers/customers.ts';
+import { createCustomers, type NewCustomer } from '../customers/customers.ts';
 import { syncStripeCustomers } from '../connectors/stripe/billing-sync.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
 import { ConnectorError } from '../connectors/connector.ts';
@@ -81,6 +81,8 @@ export async function resolveWorkspaceAmbiguity(workspaceId: string, input: Ambi
     await resolveAmbiguousMatch(input);
     return { domain: amb.domain, recomputed: true, message: resolvedMessage(amb.domain, input) };
   } catch (e) {
+    // Someone else's decision won the race: theirs stands, and this one is refused.
+    if (isAppError(e) && (e.code === 'conflict' || e.code === 'bad_input' || e.code === 'not_found')) throw e;
     const saved = await AmbiguousMatch.findById(input.id, { status: 1 }).lean();
     if (saved?.status !== 'resolved') throw e;
     log.warn({ err: e, match_id: input.id }, 'ambiguity saved; billing recompute failed');
@@ -93,32 +95,54 @@ function resolvedMessage(domain: string, input: AmbiguityResolution): string {
   return 'winner' in input ? `${domain}: billing now comes from ${input.winner} only.` : `${domain}: each Stripe customer now bills onto its own Pivotal customer.`;
 }
 
+/**
+ * Settles one ambiguity. Exactly one decision wins however many arrive at once: the match
+ * moves from open to resolved in a single conditional update, and only the request that
+ * made that move goes on to create the split's customers (whose ids it chose up front);
+ * every other request is told the domain was already settled.
+ */
 export async function resolveAmbiguousMatch(input: AmbiguityResolution) {
   if (!Types.ObjectId.isValid(input.id)) throw new AppError('bad_input', `"${input.id}" is not an ambiguous match id`);
-  const amb = await AmbiguousMatch.findById(input.id);
+  const amb = await AmbiguousMatch.findById(input.id).lean();
   if (!amb) throw new AppError('not_found', `No ambiguous match with id ${input.id}`);
+  if (amb.status !== 'open') throw new AppError('conflict', `${amb.domain} was already settled`);
   const candidates = (amb.candidates as { stripe_customer_id: string; name?: string | null; email?: string | null; mrr?: number }[]) ?? [];
   const ids = candidates.map((c) => c.stripe_customer_id);
   const conn = await Connection.findById(amb.connection_id);
   if (!conn) throw new AppError('not_found', 'The connection of this match no longer exists');
+  const resolvedAt = new Date();
   let resolution: Record<string, unknown>;
+  let newCustomers: NewCustomer[] = [];
   if ('winner' in input) {
     if (!ids.includes(input.winner)) throw new AppError('bad_input', `${input.winner} is not one of this match's Stripe customers (${ids.join(', ')})`);
-    resolution = { winner: input.winner, resolved_at: new Date() };
+    resolution = { winner: input.winner, resolved_at: resolvedAt };
   } else {
     const original = amb.customer_id ? await Customer.findById(amb.customer_id).lean() : null;
     if (!original) throw new AppError('not_found', 'The Pivotal customer of this match no longer exists');
     // The biggest payer stays on the original customer; every other one gets its own.
     const [keep, ...others] = [...candidates].sort((a, b) => (b.mrr ?? 0) - (a.mrr ?? 0));
-    const created = await createCustomers(
-      amb.workspace_id,
-      others.map((c) => ({ name: c.name || `${original.name} (${c.email ?? c.stripe_customer_id})`, domain: original.domain, owner_email: original.owner_email ?? null, owner_member_id: original.owner_member_id ?? null } as any)),
-    );
+    newCustomers = others.map((c) => ({
+      _id: new Types.ObjectId(),
+      name: c.name || `${original.name} (${c.email ?? c.stripe_customer_id})`,
+      domain: original.domain,
+      owner_email: original.owner_email ?? null,
+      owner_member_id: original.owner_member_id ?? null,
+    }));
     const assignments: Record<string, string> = { [keep!.stripe_customer_id]: String(original._id) };
-    others.forEach((c, i) => (assignments[c.stripe_customer_id] = String(created[i]!._id)));
-    resolution = { split: true, assignments, resolved_at: new Date() };
+    others.forEach((c, i) => (assignments[c.stripe_customer_id] = String(newCustomers[i]!._id)));
+    resolution = { split: true, assignments, resolved_at: resolvedAt };
   }
-  await AmbiguousMatch.updateOne({ _id: amb._id }, { $set: { status: 'resolved', resolution } });
+  const won = await AmbiguousMatch.findOneAndUpdate({ _id: amb._id, status: 'open' }, { $set: { status: 'resolved', resolution } }, { returnDocument: 'after' }).lean();
+  if (!won) throw new AppError('conflict', `${amb.domain} was already settled`);
+  if (newCustomers.length) {
+    try {
+      await createCustomers(amb.workspace_id, newCustomers);
+    } catch (e) {
+      // Nothing half-decided: reopen the match so the admin can decide again.
+      await AmbiguousMatch.updateOne({ _id: amb._id, status: 'resolved', 'resolution.resolved_at': resolvedAt }, { $set: { status: 'open', resolution: null } });
+      throw e;
+    }
+  }
   await syncStripeCustomers(conn, ids, 'user');
   return AmbiguousMatch.findById(amb._id).lean();
 }

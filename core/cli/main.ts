@@ -51,7 +51,19 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+/** Resolves once everything written so far has left the process (a pipe may still be taking it). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
 if (process.env.PIVOTAL_CLI === '1') {
   const code = await runCli(process.argv.slice(2));
+  // Exiting before a piped stdout drains cuts `--json` short; the exit itself is still
+  // needed, since database and job-queue handles would keep the process alive.
+  process.exitCode = code;
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
 }

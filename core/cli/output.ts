@@ -1,6 +1,6 @@
 // CLI output: --json prints exactly one JSON document on stdout; otherwise a short
 // human rendering. Errors are one line on stderr and a non-zero exit.
-import { stringify } from 'csv-stringify/sync';
+import { stripTerminalEscapes, toCsv } from '../csv.ts';
 import { AppError, errorMessage, isAppError } from '../errors.ts';
 import { EnvError } from '../env.ts';
 
@@ -21,11 +21,12 @@ export function printLine(line = ''): void {
 }
 
 export function printCsv(rows: Record<string, unknown>[], columns: readonly string[]): void {
-  process.stdout.write(stringify(rows, { header: true, columns: [...columns], cast: { date: (d) => d.toISOString(), object: (o) => JSON.stringify(o), boolean: (b) => String(b) } }));
+  process.stdout.write(toCsv(rows, columns));
 }
 
 export function printTable(rows: Record<string, unknown>[], columns: readonly string[]): void {
-  const cells = rows.map((r) => columns.map((c) => (r[c] == null ? '' : String(r[c]))));
+  // Source data reaches a terminal here: no escape sequence or line break from a record gets through.
+  const cells = rows.map((r) => columns.map((c) => (r[c] == null ? '' : stripTerminalEscapes(String(r[c])).replace(/[\t\r\n]+/g, ' '))));
   const widths = columns.map((c, i) => Math.min(40, Math.max(c.length, ...cells.map((row) => row[i]!.length))));
   const fmt = (row: string[]) => row.map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!))).join('  ').trimEnd();
   printLine(fmt([...columns]));

@@ -18,8 +18,8 @@ const connectionSchema = new Schema(
     role: { type: String, enum: CONNECTION_ROLES, required: true },
     mode: { type: String, enum: ['live', 'test', null], default: null },
     auth_type: { type: String, enum: ['oauth', 'token'], required: true },
-    /** encrypted JSON: tokens, instance URL, expiry */
-    credentials: { type: String, required: true },
+    /** encrypted JSON: tokens, instance URL, expiry; null once disconnected (erased) */
+    credentials: { type: String, default: null },
     /** encrypted webhook endpoint secret (Stripe) */
     webhook_secret: { type: String, default: null },
     external_account_id: { type: String, default: null },

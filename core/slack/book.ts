@@ -4,7 +4,7 @@
 import { Types } from 'mongoose';
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
-import { enqueue } from '../jobs/agenda.ts';
+import { customerSourceLink, queueCustomerResync } from '../sync/engine.ts';
 import { attachBilling, withBilling } from '../billing/store.ts';
 
 export const LIST_LIMIT = 20;
@@ -72,7 +72,9 @@ export async function ownerOf(workspaceId: string | Types.ObjectId, customer: { 
   return customer.owner_email ? { slackUserId: null, label: customer.owner_email } : null;
 }
 
-export async function requestCustomerResync(customerId: string, actor: { type: 'slack_user'; id: string }) {
-  // Duplicates are harmless (a resync is idempotent), so no unique key that could block later ones.
-  await enqueue('sync.resync_customer', { customer_id: customerId, actor });
+/** Queues the card's Resync; false when the customer has no source record to re-read. */
+export async function requestCustomerResync(customerId: string, actor: { type: 'slack_user'; id: string }): Promise<boolean> {
+  if (!(await customerSourceLink(customerId))) return false;
+  await queueCustomerResync(customerId, actor);
+  return true;
 }

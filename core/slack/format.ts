@@ -2,17 +2,19 @@
 // domains, reasons, plans) goes through mrkdwn() before it is placed in a mrkdwn text
 // object: &, < and > become entities (which also neutralises <!channel>, <!here> and
 // <@U…> mentions), and the formatting characters * _ ~ ` become look-alike glyphs, since
-// Slack has no backslash escape. plain_text objects need only truncation.
+// Slack has no backslash escape. plain_text objects get the same &, <, > escaping (Slack
+// asks for it in every text object) but keep formatting characters, which they never parse.
 
 const FORMAT_LOOKALIKES: Record<string, string> = { '*': '∗', _: 'ˍ', '~': '∼', '`': 'ˋ' };
 
-export function mrkdwn(value: unknown): string {
+/** &, < and > as entities: what every Slack text object needs, plain_text included. */
+export function escapeEntities(value: unknown): string {
   const s = value == null ? '' : String(value);
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[*_~`]/g, (c) => FORMAT_LOOKALIKES[c]!);
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function mrkdwn(value: unknown): string {
+  return escapeEntities(value).replace(/[*_~`]/g, (c) => FORMAT_LOOKALIKES[c]!);
 }
 
 /** Cuts to at most max characters (by code point), ending with an ellipsis when cut. */
@@ -30,7 +32,15 @@ export function truncate(value: unknown, max: number): string {
 
 /** Escaped and truncated so the escaped text, not the raw one, fits the limit. */
 export function mrkdwnField(value: unknown, max: number): string {
-  const escaped = mrkdwn(value);
+  return cutEscaped(mrkdwn(value), max);
+}
+
+/** A plain_text value: entities escaped, then cut to the limit. */
+export function plainField(value: unknown, max: number): string {
+  return cutEscaped(escapeEntities(value), max);
+}
+
+function cutEscaped(escaped: string, max: number): string {
   if (escaped.length <= max) return escaped;
   // Never cut inside an entity like &amp;
   let cut = escaped.slice(0, max - 1);

@@ -7,12 +7,29 @@ import { encryptSecret } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import { getWorkspace } from '../workspaces/workspaces.ts';
 import { clearInstallationCache } from './installations.ts';
+import { classifySlackError, slackClient } from './client.ts';
+
+/**
+ * Proves a bot token works with Slack's one cheap call (auth.test) and that it belongs to
+ * the team being linked; refuses with Slack's own reason (invalid_auth, token_revoked, …).
+ */
+export async function verifySlackBotToken(botToken: string, teamId: string): Promise<void> {
+  let teamOfToken: string | undefined;
+  try {
+    teamOfToken = (await slackClient(botToken).auth.test()).team_id;
+  } catch (e) {
+    const failure = classifySlackError(e);
+    if (failure.kind === 'auth') throw new AppError('bad_input', `Slack rejected the bot token: ${failure.error}`);
+    throw new AppError('unavailable', `Slack could not check the bot token (${failure.kind === 'rate_limited' ? 'rate limited' : failure.error}); try again`);
+  }
+  if (teamOfToken !== teamId) throw new AppError('bad_input', `The bot token belongs to Slack team ${teamOfToken ?? '(unknown)'}, not ${teamId}`);
+}
 
 export const slackTeamId = z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'team id looks like T0123ABCD');
 export const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'channel id looks like C0123ABCD');
 export const slackBotToken = z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'bot token starts with xoxb-');
 
-export async function linkSlackTeam(input: { workspaceId: string; teamId: string; botToken: string; defaultChannelId?: string; source?: 'cli' | 'env' | 'oauth' }) {
+export async function linkSlackTeam(input: { workspaceId: string; teamId: string; botToken: string; defaultChannelId?: string; source?: 'cli' | 'env' | 'oauth'; verifyToken?: boolean }) {
   const team = slackTeamId.safeParse(input.teamId);
   if (!team.success) throw new AppError('bad_input', `--team: ${team.error.issues[0]!.message}`);
   const token = slackBotToken.safeParse(input.botToken);
@@ -26,6 +43,7 @@ export async function linkSlackTeam(input: { workspaceId: string; teamId: string
   if (existing && String(existing.workspace_id) !== String(ws._id)) {
     throw new AppError('conflict', `Slack team ${input.teamId} is already linked to another workspace (${String(existing.workspace_id)}); a team maps to exactly one workspace`);
   }
+  if (input.verifyToken) await verifySlackBotToken(input.botToken, input.teamId);
   const install = await SlackInstallation.findOneAndUpdate(
     { team_id: input.teamId },
     {

@@ -20,7 +20,7 @@ import { createCustomers, derivedSearchFields } from '../customers/customers.ts'
 import { isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
-import { contentHash, mapContact, mapCustomer, matchesByDomain, type MappedCustomer } from './mapping.ts';
+import { contentHash, mapContact, mapCustomer, matchesByDomain, MATCH_PROBLEMS, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
 
 
@@ -253,13 +253,18 @@ async function resolveOwners(env: ApplyEnv, ids: (string | null)[]): Promise<voi
   for (const id of todo) env.ownerCache.set(id, await env.connector.resolveOwnerEmail(env.ctx, id));
 }
 
+/**
+ * The customer's owner is the source's owner: a Pivotal member when their email matches
+ * one, else just their email (no member id, so no one else's book claims the customer).
+ * Only a record without a resolvable owner falls back to the workspace owner.
+ */
 function ownerFor(env: ApplyEnv, sourceOwnerId: string | null): { owner_email: string | null; owner_member_id: Types.ObjectId | null } {
-  const email = sourceOwnerId ? (env.ownerCache.get(sourceOwnerId) ?? null) : null;
+  const email = sourceOwnerId ? (env.ownerCache.get(sourceOwnerId)?.toLowerCase() ?? null) : null;
   const member = email ? env.workspace.members.find((m) => m.email === email) : undefined;
   if (member) return { owner_email: member.email, owner_member_id: member._id };
-  // Unknown or unmapped owner: the workspace owner looks after the customer.
+  if (email) return { owner_email: email, owner_member_id: null };
   const owner = env.workspace.members.find((m) => m.role === 'owner');
-  return { owner_email: email ?? owner?.email ?? null, owner_member_id: owner?._id ?? null };
+  return { owner_email: owner?.email ?? null, owner_member_id: owner?._id ?? null };
 }
 
 function customerFields(m: MappedCustomer, owner: ReturnType<typeof ownerFor>, rec: SourceRecord): Record<string, unknown> {
@@ -448,11 +453,12 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     }
 
     // Not linked yet: match.
+    // Each record counts once: a record without its match key is skipped (as validate
+    // counts it), and its SyncError says what validate's problem list says.
     if (byDomain && !m.domain) {
       counts.skipped++;
-      await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error('No domain: the match key is missing, so the record was skipped'), sourceModifiedAt: rec.modifiedAt });
+      await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.noDomain), sourceModifiedAt: rec.modifiedAt });
       idx.noteError(objectType, rec.externalId);
-      counts.errors++;
       result('skipped_no_match_key', null);
       continue;
     }
@@ -462,9 +468,8 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     if (free.length > 1) {
       if (firstSync) {
         counts.ambiguous++;
-        counts.errors++;
         ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free });
-        await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(`Domain ${m.domain} matches ${free.length} existing customers: pick one in Ambiguous matches (Pivotal does not guess)`), sourceModifiedAt: rec.modifiedAt });
+        await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.severalCustomers(free.length)), sourceModifiedAt: rec.modifiedAt });
         idx.noteError(objectType, rec.externalId);
         result('ambiguous', null);
       } else {
@@ -476,7 +481,6 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     if (free.length === 0 && mine.length > 0) {
       // The domain already belongs to another record of this source: later duplicates are ignored.
       counts.skipped++;
-      counts.ambiguous++;
       ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId] });
       result('skipped_duplicate', mine[0]!);
       continue;

@@ -90,6 +90,11 @@ export async function connectSource(input: ConnectInput) {
   const settings = { ...defaultSettings(data.provider, data.role), ...data.settings };
   const { accessToken, ...rest } = data.credentials as Credentials;
   const credentials: Credentials = { ...rest, accessToken };
+  // Reconnecting after a disconnect starts from the field mapping the admin left there.
+  const previous = await Connection.findOne(
+    { workspace_id: ws._id, provider: data.provider, role: data.role, state: 'disconnected', field_mapping: { $ne: null } },
+    { field_mapping: 1 },
+  ).sort({ updatedAt: -1 }).lean();
   try {
     const conn = await Connection.create({
       _id: connectionId,
@@ -102,6 +107,7 @@ export async function connectSource(input: ConnectInput) {
       webhook_secret: data.webhookSecret ? encryptJson(data.webhookSecret) : null,
       external_account_id: data.externalAccountId ?? (credentials.accountId ? String(credentials.accountId) : null),
       settings,
+      field_mapping: previous?.field_mapping ?? null,
     });
     if (data.role === 'customer_source') await Workspace.updateOne({ _id: ws._id }, { $set: { customer_source_connection_id: conn._id } });
     await scheduleConnectionJobs(conn, ws.timezone);
@@ -150,10 +156,14 @@ export async function updateConnectionSettings(connectionId: string, patch: Reco
   return updated;
 }
 
-/** Disconnects: stops schedules and frees the workspace's customer-source slot; the mapping and settings are kept. */
+/**
+ * Disconnects: erases the credentials (and webhook secret), stops schedules and frees the
+ * workspace's customer-source slot; the field mapping and settings are kept, and a later
+ * connection of the same provider starts from that mapping.
+ */
 export async function disconnect(connectionId: string) {
   const conn = await getConnection(connectionId);
-  await Connection.updateOne({ _id: conn._id }, { $set: { state: 'disconnected', state_reason: 'Disconnected by an admin' } });
+  await Connection.updateOne({ _id: conn._id }, { $set: { state: 'disconnected', state_reason: 'Disconnected by an admin', credentials: null, webhook_secret: null } });
   await cancelJobs({ 'data.connection_id': String(conn._id) });
   await SyncRun.updateMany({ connection_id: conn._id, status: { $in: ['running', 'paused', 'queued'] } }, { $set: { status: 'canceled', finished_at: new Date(), message: 'Connection disconnected' } });
   if (conn.role === 'customer_source') {
@@ -174,6 +184,7 @@ export async function reauthorize(connectionId: string, credentials: Credentials
 }
 
 export function connectorContext(conn: ConnectionDoc): ConnectorContext {
+  if (!conn.credentials) throw new AppError('conflict', `This ${conn.provider} connection is disconnected (its credentials were erased): connect again`);
   let creds = decryptJson<Credentials>(conn.credentials);
   return {
     connectionId: String(conn._id),
@@ -188,6 +199,23 @@ export function connectorContext(conn: ConnectionDoc): ConnectorContext {
   };
 }
 
+/**
+ * Staleness as an admin should read it: a connection that never finished a full sync says
+ * so (not "older than 24 hours"), and a full sync counts as an update, so a connection
+ * fresh from one does not warn about incremental updates.
+ */
+export function freshnessWarnings(conn: { last_full_sync_at?: Date | null; last_incremental_at?: Date | null }, runningKind: string | null, now = Date.now()): string[] {
+  const full = conn.last_full_sync_at?.getTime() ?? null;
+  if (full === null) {
+    return [runningKind === 'full' ? 'The first full sync is running; customers appear as it goes' : 'No full sync has run yet: run one to bring in the customers'];
+  }
+  const warnings: string[] = [];
+  if (now - full > FULL_WARN_MS) warnings.push('The last full sync is older than 24 hours');
+  const latest = Math.max(full, conn.last_incremental_at?.getTime() ?? 0);
+  if (now - latest > INCREMENTAL_WARN_MS) warnings.push('The last incremental update is older than 30 minutes');
+  return warnings;
+}
+
 export async function connectionStatus(connectionId: string) {
   const conn = await getConnection(connectionId);
   const running = await SyncRun.findOne({ connection_id: conn._id, status: { $in: ['running', 'paused'] } }).sort({ createdAt: -1 }).lean();
@@ -197,10 +225,7 @@ export async function connectionStatus(connectionId: string) {
   if (conn.state === 'reauthorize') warnings.push(`Reauthorize ${conn.provider}: ${conn.state_reason ?? 'the credentials stopped working'}`);
   const pausedUntil = conn.paused_until && conn.paused_until.getTime() > now ? conn.paused_until : null;
   if (pausedUntil) warnings.push(`Paused: the ${conn.provider} API request quota is used up; syncing resumes at ${pausedUntil.toISOString()}`);
-  if (conn.state === 'connected' && conn.role === 'customer_source') {
-    if (!conn.last_full_sync_at || now - conn.last_full_sync_at.getTime() > FULL_WARN_MS) warnings.push('The last full sync is older than 24 hours');
-    if (!conn.last_incremental_at || now - conn.last_incremental_at.getTime() > INCREMENTAL_WARN_MS) warnings.push('The last incremental update is older than 30 minutes');
-  }
+  if (conn.state === 'connected' && conn.role === 'customer_source') warnings.push(...freshnessWarnings(conn, running?.kind ?? null, now));
   return {
     connection_id: String(conn._id),
     workspace_id: String(conn.workspace_id),

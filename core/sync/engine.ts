@@ -25,7 +25,7 @@ import { log } from '../log.ts';
 import { defineJob, enqueue } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
 import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
-import { mapCustomer, matchesByDomain } from './mapping.ts';
+import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
@@ -107,7 +107,10 @@ async function workspaceInfo(workspaceId: Types.ObjectId): Promise<ApplyEnv['wor
 
 async function applyEnv(conn: ConnectionDoc, run: { _id: Types.ObjectId } | null): Promise<ApplyEnv> {
   const connector = getConnector(conn.provider);
-  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map(), customerObjectType: connector.customerObjectType };
+  // What this source calls its customer records (company, customer, account): the connector
+  // says so, else its links do (a first walk's contacts need it before any link exists).
+  const customerLink = connector.customerObjectType ? null : await SourceLink.findOne({ connection_id: conn._id, target_type: 'customer' }, { object_type: 1 }).lean();
+  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map(), customerObjectType: connector.customerObjectType ?? customerLink?.object_type };
 }
 
 function phases(connector: Connector): RecordKind[] {
@@ -252,6 +255,7 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
       ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
       ahead.page.catch(() => {}); // awaited (and its error handled) on the next turn, if any
     }
+    if (kind === 'customer' && page.records.length) env.customerObjectType ??= page.records[0]!.objectType;
     const outcome = kind === 'customer' ? await applyCustomerPage(env, page.records) : await applyContactPage(env, page.records);
     bumpCounts(counts, outcome.counts);
     await emitStatusEvents(env, outcome.statusChanges);
@@ -284,8 +288,10 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
   const set: Record<string, unknown> = {};
   if (complete) {
     // A complete walk saw every live record: links it did not see were deleted at the source.
-    const objectType = env.customerObjectType ?? 'company';
-    counts.archived += await archiveUnseen(env, objectType, run._id);
+    // Whatever the source calls its customers (a Stripe customer, a HubSpot company).
+    for (const objectType of await SourceLink.distinct('object_type', { connection_id: conn._id, target_type: 'customer' })) {
+      counts.archived += await archiveUnseen(env, objectType, run._id);
+    }
     set.last_full_sync_at = now;
     if (!conn.first_full_sync_at) set.first_full_sync_at = now;
     for (const k of kinds) set[`cursors.${k}`] = new Date(run.started_at.getTime() - INCREMENTAL_OVERLAP_MS).toISOString();
@@ -328,16 +334,16 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
         counts.unmatched++;
       } else if (!m.domain) {
         counts.skipped++;
-        problem('missing match key (no domain)');
+        problem(MATCH_PROBLEMS.noDomain);
       } else if (seen.has(m.domain)) {
         counts.skipped++;
-        problem(`duplicate match key: same domain as record ${seen.get(m.domain)}`);
+        problem(MATCH_PROBLEMS.duplicate(seen.get(m.domain)!));
       } else {
         seen.set(m.domain, r.externalId);
         const hits = existing.get(m.domain) ?? 0;
         if (hits > 1) {
           counts.ambiguous++;
-          problem(`domain matches ${hits} existing customers`);
+          problem(MATCH_PROBLEMS.severalCustomers(hits));
         } else if (hits === 1) counts.matched++;
         else counts.unmatched++;
       }
@@ -357,7 +363,9 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
   const env = await applyEnv(conn, run);
   try {
     const rec = await withProvider(conn, env.connector, env.ctx, () => env.connector.fetchOne(env.ctx, kind, externalId));
-    const record: SourceRecord = rec ?? { kind, objectType: kind === 'customer' ? 'company' : 'contact', externalId, modifiedAt: null, deleted: true, fields: {} };
+    // Gone from the source: archive it under the object type its link was made with.
+    const known = rec ? null : await SourceLink.findOne({ connection_id: conn._id, target_type: kind, external_id: externalId }, { object_type: 1 }).lean();
+    const record: SourceRecord = rec ?? { kind, objectType: known?.object_type ?? (kind === 'customer' ? (env.customerObjectType ?? 'company') : 'contact'), externalId, modifiedAt: null, deleted: true, fields: {} };
     const outcome = kind === 'customer' ? await applyCustomerPage(env, [record]) : await applyContactPage(env, [record]);
     await emitStatusEvents(env, outcome.statusChanges);
     await Connection.updateOne({ _id: conn._id }, { $set: { last_incremental_at: new Date() } });
@@ -368,17 +376,29 @@ export async function syncRecord(connectionId: string, kind: RecordKind, externa
   }
 }
 
+/** The link of a customer to its record in its customer source, if it has one. */
+export async function customerSourceLink(customerId: string) {
+  if (!Types.ObjectId.isValid(customerId)) throw new AppError('bad_input', `customer "${customerId}" is not a valid id`);
+  return SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
+}
+
 /** Per-customer Resync: re-reads the customer's record in its customer source. */
 export async function resyncCustomer(customerId: string): Promise<RunSummary> {
-  if (!Types.ObjectId.isValid(customerId)) throw new AppError('bad_input', `customer "${customerId}" is not a valid id`);
-  const link = await SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
+  const link = await customerSourceLink(customerId);
   if (!link) throw new AppError('not_found', 'This customer is not linked to a source record');
   return syncRecord(String(link.connection_id), 'customer', link.external_id, 'resync');
+}
+
+/** Queues a per-customer Resync for the worker (the card's Resync button). */
+export async function queueCustomerResync(customerId: string, actor: Record<string, unknown>): Promise<string> {
+  // Duplicates are harmless (a resync is idempotent), so no unique key that could block later ones.
+  return enqueue(RESYNC_CUSTOMER_JOB, { customer_id: customerId, actor });
 }
 
 export const SYNC_RUN_JOB = 'sync.run';
 export const SYNC_RECORD_JOB = 'sync.record';
 export const SYNC_WRITEBACK_JOB = 'sync.writeback';
+export const RESYNC_CUSTOMER_JOB = 'sync.resync_customer';
 
 /** Queues a run for the worker; at most one pending run per connection and kind. */
 export async function queueSync(connectionId: string, kind: RunKind, trigger: string): Promise<string> {
@@ -415,6 +435,12 @@ defineJob<{ connection_id: string; kind: RecordKind; external_id: string; event_
     );
   }
   if (summary.status === 'failed') throw new Error(summary.message ?? 'record sync failed');
+});
+
+defineJob<{ customer_id: string; actor?: unknown }>(RESYNC_CUSTOMER_JOB, async (data) => {
+  const summary = await resyncCustomer(data.customer_id);
+  log.info({ customer_id: data.customer_id, actor: data.actor, status: summary.status }, 'customer resync');
+  if (summary.status === 'failed') throw new Error(summary.message ?? 'customer resync failed');
 });
 
 /**

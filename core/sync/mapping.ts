@@ -111,3 +111,13 @@ export function contentHash(value: unknown): string {
 export function matchesByDomain(settings: { match_key?: unknown } | null | undefined): boolean {
   return (settings?.match_key ?? 'domain') === 'domain';
 }
+
+/**
+ * What is wrong with a record's match key, in the same words wherever it is shown:
+ * validate's problem records and a full sync's SyncErrors (CLI, portal, CSV).
+ */
+export const MATCH_PROBLEMS = {
+  noDomain: 'Missing match key (no domain): the record is skipped',
+  duplicate: (otherRecordId: string) => `Duplicate match key: same domain as record ${otherRecordId}; the record is skipped`,
+  severalCustomers: (count: number) => `Domain matches ${count} existing customers: pick one in Ambiguous matches (Pivotal does not guess)`,
+};

@@ -2,7 +2,7 @@
 // Stripe billing runner): SyncRun lifecycle, counts, progress and checkpoints, and
 // SyncErrors with ignore-until-modified, retry and CSV export.
 import { Types } from 'mongoose';
-import { stringify } from 'csv-stringify/sync';
+import { toCsv } from '../csv.ts';
 import { SyncRun, SyncError, type SyncKind } from '../models/sync.ts';
 import { AppError, isDuplicateKeyError, redactSecrets } from '../errors.ts';
 import { ConnectorError } from '../connectors/connector.ts';
@@ -178,10 +178,10 @@ export function syncErrorRows(errors: any[]) {
 
 /** Open errors as CSV, for the admin's download. */
 export async function syncErrorsCsv(connectionId: Types.ObjectId): Promise<string> {
-  return stringify(syncErrorRows(await openSyncErrors(connectionId)), { header: true, columns: [...SYNC_ERROR_CSV_COLUMNS] });
+  return toCsv(syncErrorRows(await openSyncErrors(connectionId)), SYNC_ERROR_CSV_COLUMNS);
 }
 
 /** Validation problems as CSV. */
 export function problemsCsv(problems: { object_type: string; record_id: string; problem: string; name?: string | null; match_key?: string | null }[]): string {
-  return stringify(problems, { header: true, columns: ['object_type', 'record_id', 'name', 'match_key', 'problem'] });
+  return toCsv(problems, ['object_type', 'record_id', 'name', 'match_key', 'problem']);
 }

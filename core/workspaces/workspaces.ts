@@ -65,26 +65,54 @@ export async function getWorkspace(id: string | Types.ObjectId) {
   return ws;
 }
 
+export interface MemberChange {
+  workspace: Awaited<ReturnType<typeof getWorkspace>>;
+  member: Awaited<ReturnType<typeof getWorkspace>>['members'][number];
+  /** the member's role before (null: a new member) */
+  previousRole: MemberRole | null;
+  /** what changed, in words, for the person who asked (empty: nothing did) */
+  changes: string[];
+}
+
 /**
- * Adds a member (or changes an existing member's role). A workspace has exactly one
- * owner: making someone owner demotes the previous owner to admin.
+ * Adds a member, or changes an existing member's role when a role is given (without one,
+ * their role stays). A workspace has exactly one owner, and moving it is explicit: making
+ * someone owner while another member is needs `transferOwnership` (the previous owner
+ * becomes an admin), and the owner cannot step down before someone else takes over.
+ * A workspace without an owner makes its first member the owner.
  */
-export async function upsertMember(workspaceId: string | Types.ObjectId, input: { email: string; role: MemberRole; name?: string }) {
+export async function upsertMember(workspaceId: string | Types.ObjectId, input: { email: string; role?: MemberRole; name?: string; transferOwnership?: boolean }): Promise<MemberChange> {
   const email = z.string().trim().toLowerCase().email(`"${input.email}" is not an email address`).safeParse(input.email);
   if (!email.success) throw new AppError('bad_input', email.error.issues[0]!.message);
   const ws = await getWorkspace(workspaceId);
-  if (input.role === 'owner') {
-    for (const m of ws.members) if (m.role === 'owner' && m.email !== email.data) m.role = 'admin';
-  }
   let member = ws.members.find((m) => m.email === email.data);
+  const previousRole = (member?.role as MemberRole | undefined) ?? null;
+  const owner = ws.members.find((m) => m.role === 'owner');
+  const changes: string[] = [];
+  let role: MemberRole = input.role ?? previousRole ?? 'admin';
+  if (role === 'owner' && owner && owner.email !== email.data) {
+    if (!input.transferOwnership) {
+      throw new AppError('conflict', `${owner.email} is this workspace's owner; to make ${email.data} the owner instead, ask again with --transfer-ownership (${owner.email} becomes an admin)`);
+    }
+    owner.role = 'admin';
+    changes.push(`${owner.email} is no longer the owner (now admin)`);
+  }
+  if (previousRole === 'owner' && role !== 'owner') {
+    throw new AppError('conflict', `${email.data} is this workspace's only owner; make someone else the owner first (--role owner --transfer-ownership), which makes ${email.data} an admin`);
+  }
+  if (!owner && role !== 'owner') {
+    changes.push(`${email.data} becomes the owner: the workspace had none, and needs exactly one`);
+    role = 'owner';
+  }
   if (member) {
-    member.role = input.role;
+    if (role !== previousRole) changes.push(`${email.data}'s role changed from ${previousRole} to ${role}`);
+    member.role = role;
     if (input.name) member.name = input.name;
   } else {
-    ws.members.push({ email: email.data, role: input.role, name: input.name ?? '' });
+    ws.members.push({ email: email.data, role, name: input.name ?? '' });
     member = ws.members[ws.members.length - 1]!;
+    changes.push(`${email.data} added as ${role}`);
   }
-  if (!ws.members.some((m) => m.role === 'owner')) member.role = 'owner';
   await ws.save();
-  return { workspace: ws, member };
+  return { workspace: ws, member, previousRole, changes };
 }

@@ -1,6 +1,6 @@
 // The operator CLI as a subprocess against the real engine: happy paths, --json output,
 // and bad flags (one-line error on stderr, non-zero exit, nothing half-written).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { runCli } from '../helpers/cli.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
@@ -9,9 +9,11 @@ import { Contact } from '../../core/models/contact.ts';
 import { SlackInstallation } from '../../core/models/slack.ts';
 import { Workspace } from '../../core/models/workspace.ts';
 import { Types } from 'mongoose';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack.ts';
 
 const db = useTestDatabase('cli');
-const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { MONGODB_URI: db.uri, ...env });
+let slack: FakeSlack;
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { MONGODB_URI: db.uri, SLACK_API_URL: slack.apiUrl, ...env });
 
 function expectOneLineError(r: { code: number; stderr: string; stdout: string }, pattern: RegExp, code = 2) {
   expect(r.code).toBe(code);
@@ -23,6 +25,9 @@ function expectOneLineError(r: { code: number; stderr: string; stdout: string },
 let workspaceId = '';
 
 beforeAll(async () => {
+  // `slack link` checks the bot token with Slack (auth.test) before storing it.
+  slack = await startFakeSlack();
+  slack.addTeam({ teamId: 'T0ACME01', botToken: 'xoxb-1-secret-token', users: [], channels: [] });
   const r = await cli(['workspace', 'create', '--name', 'Acme CS', '--timezone', 'Europe/Paris', '--json']);
   expect(r.code).toBe(0);
   workspaceId = r.json().id;
@@ -35,6 +40,10 @@ beforeAll(async () => {
     { name: 'Umbrella', domain: 'umbrella.com', status: 'archived' },
   ]);
   await Contact.create({ workspace_id: ws, customer_id: created[2]!._id, name: 'Hank', email: 'hank@globex.com', is_primary: true });
+});
+
+afterAll(async () => {
+  await slack?.close();
 });
 
 describe('workspace create', () => {

@@ -175,6 +175,18 @@ describe('CRM objects through the SDK', () => {
   });
 });
 
+describe('account information', () => {
+  it('answers GET /account-info/v3/details with the portal id, and 401 with HubSpot’s error body for a bad token', async () => {
+    const fake = await start({ portalId: 62515 });
+    const ok = await sdk(fake).apiRequest({ method: 'GET', path: '/account-info/v3/details' });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ portalId: 62515, accountType: 'STANDARD', timeZone: expect.any(String), companyCurrency: 'USD', uiDomain: 'app.hubspot.com' });
+    const bad = await sdk(fake, 'pat-unknown').apiRequest({ method: 'GET', path: '/account-info/v3/details' });
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toMatchObject({ status: 'error', category: 'INVALID_AUTHENTICATION', message: expect.stringContaining('Authentication credentials not found'), correlationId: expect.any(String) });
+  });
+});
+
 describe('search', () => {
   it('filters an hs_lastmodifieddate window and enforces the 10,000-result cap', async () => {
     const fake = await start();

@@ -1248,6 +1248,8 @@ export class FakeHubspot {
 
   private routeApi(method: string, seg: string[], q: URLSearchParams, raw: string, token: AccessToken): Reply {
     const [s0, s1, s2, s3, s4, s5] = seg;
+    // Account information API: any valid token may read its own account's details (no scope).
+    if (s0 === 'account-info' && s1 === 'v3' && s2 === 'details' && seg.length === 3 && method === 'GET') return this.accountDetails();
     if (s0 === 'crm' && s1 === 'v3' && s2 === 'objects' && s3) {
       const store = this.storeFor(s3);
       const read = `crm.objects.${store.type}.read`;
@@ -1313,6 +1315,24 @@ export class FakeHubspot {
       if (seg.length === 5 && s4 === 'memberships' && method === 'GET') return this.listMemberships(list, q);
     }
     return this.notFound(method, seg);
+  }
+
+  /** GET /account-info/v3/details, shaped as HubSpot documents it. */
+  private accountDetails(): Reply {
+    return {
+      status: 200,
+      body: {
+        portalId: this.portalId,
+        accountType: 'STANDARD',
+        timeZone: 'US/Eastern',
+        companyCurrency: 'USD',
+        additionalCurrencies: [],
+        utcOffset: '-05:00',
+        utcOffsetMilliseconds: -18_000_000,
+        uiDomain: 'app.hubspot.com',
+        dataHostingLocation: 'na1',
+      },
+    };
   }
 
   private notFound(method: string, seg: string[]): Reply {

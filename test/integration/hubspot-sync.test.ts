@@ -101,7 +101,9 @@ describe('a messy book through the HubSpot fake', () => {
 
     const full = await runSync({ connectionId, kind: 'full', trigger: 'test' });
     expect(full.status).toBe('succeeded');
-    expect(full.counts).toMatchObject({ created: 4, matched: 1, ambiguous: 2 });
+    // each record counted once: the blank domain and the later duplicate are skipped, Umbrella is ambiguous
+    expect(full.counts).toMatchObject({ created: 4, matched: 1, ambiguous: 1, skipped: 2, errors: 0 });
+    expect(Object.values(full.counts).reduce((a, b) => a + b, 0)).toBe(full.progress.done);
     const customers = await Customer.find({ workspace_id: ws._id }).sort({ display_id: 1 }).lean();
     expect(customers.map((c) => [c.name, c.domain])).toEqual([
       ['Initech', 'initech.io'],
@@ -120,7 +122,8 @@ describe('a messy book through the HubSpot fake', () => {
     // Blank domain and first-sync ambiguity are open errors; CSV lists them.
     const csv = await syncErrorsCsv(conn._id);
     expect(csv).toContain(ids.blank);
-    expect(csv).toContain('matches 2 existing customers');
+    expect(csv).toContain('Domain matches 2 existing customers');
+    expect(csv).toContain('Missing match key (no domain)');
     const again = await runSync({ connectionId, kind: 'full', trigger: 'test' });
     expect(again.counts).toMatchObject({ created: 0, updated: 0 });
     expect(await Customer.countDocuments({ workspace_id: ws._id })).toBe(5);

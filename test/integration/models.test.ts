@@ -63,7 +63,8 @@ describe('workspaces', () => {
     expect(a.slug).toBe('acme-cs');
     expect(b.slug).toBe('acme-cs-2');
     await upsertMember(a._id, { email: 'First@Example.com', role: 'admin' });
-    await upsertMember(a._id, { email: 'second@example.com', role: 'owner' });
+    await expect(upsertMember(a._id, { email: 'second@example.com', role: 'owner' })).rejects.toThrow(/--transfer-ownership/);
+    await upsertMember(a._id, { email: 'second@example.com', role: 'owner', transferOwnership: true });
     const ws = await Workspace.findById(a._id).lean();
     expect(ws!.members.filter((m) => m.role === 'owner').map((m) => m.email)).toEqual(['second@example.com']);
     // the first member was promoted to owner when there was none, then demoted to admin

@@ -61,7 +61,7 @@ describe('Salesforce OAuth from the portal', () => {
     expect(done.status).toBe(302);
     const conn = (await Connection.findOne({ workspace_id: workspaceId, provider: 'salesforce' }).lean())!;
     expect(conn).toMatchObject({ role: 'customer_source', auth_type: 'oauth', state: 'connected', external_account_id: '00D5e000000FAKEEAA' });
-    const creds = decryptJson<Credentials>(conn.credentials);
+    const creds = decryptJson<Credentials>(conn.credentials!);
     expect(creds).toMatchObject({ instanceUrl: sf.url });
     expect(creds.refreshToken).toBeTruthy();
     // A replayed code is refused with a readable page, and nothing else is created.
@@ -76,13 +76,13 @@ describe('pivotal connect salesforce', () => {
   it('connects with a token checked by one identity call and prints the connection id', async () => {
     const ws = await createWorkspace({ name: 'CLI org' });
     const t = sf.issueToken();
-    const r = await runCli(['connect', 'salesforce', '--workspace', String(ws._id), '--instance-url', `${sf.url}/some/path`, '--token', t.accessToken, '--refresh-token', t.refreshToken!, '--json'], sfEnv());
+    const r = await runCli(['connect', 'salesforce', '--workspace', String(ws._id), '--instance-url', `${sf.url}/some/path`, '--token', t.accessToken, '--refresh-token', 'env:SF_REFRESH', '--json'], { ...sfEnv(), SF_REFRESH: t.refreshToken! });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = r.json();
     expect(out).toMatchObject({ provider: 'salesforce', state: 'connected', organization_id: '00D5e000000FAKEEAA' });
     const conn = (await Connection.findById(out.connection_id).lean())!;
-    expect(decryptJson<Credentials>(conn.credentials)).toMatchObject({ accessToken: t.accessToken, refreshToken: t.refreshToken, instanceUrl: sf.url });
+    expect(decryptJson<Credentials>(conn.credentials!)).toMatchObject({ accessToken: t.accessToken, refreshToken: t.refreshToken, instanceUrl: sf.url });
   });
 
   it('refuses a bad token or URL with one line, saving nothing', async () => {

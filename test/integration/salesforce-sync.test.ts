@@ -211,7 +211,7 @@ describe('Salesforce limits and sessions', () => {
     sf.expireSessions();
     const s = await runSync({ connectionId, kind: 'preview', trigger: 'test' });
     expect(s.status).toBe('succeeded');
-    const creds = decryptJson<Credentials>((await getConnection(connectionId)).credentials);
+    const creds = decryptJson<Credentials>((await getConnection(connectionId)).credentials!);
     expect(creds.accessToken).not.toBe(tokens.accessToken);
     expect(creds.refreshToken).toBe(tokens.refreshToken);
     expect((await getConnection(connectionId)).state).toBe('connected');

@@ -115,7 +115,9 @@ describe('/pivotal lookups', () => {
 
   it('escapes data in mrkdwn', async () => {
     const { body } = await slash('acme-evil.test');
-    expect(header(body)).toBe('<!channel> *Acme*'); // plain_text: shown literally, never parsed
+    // plain_text too: Slack reads &, <, > as markup in every text object
+    expect(header(body)).toBe('&lt;!channel&gt; *Acme*');
+    expect(JSON.stringify(body.blocks)).not.toContain('<!channel>');
     const text = mrkdwnTexts(body);
     expect(text).not.toContain('<!channel>');
     expect(text).toContain('&lt;!channel&gt;');

@@ -51,8 +51,9 @@ describe('customer card', () => {
     const c = customer({ name: huge, domain: huge, status_reason: huge, billing: { plan: huge, mrr: 1e15, payment_status: 'failing' }, sources: [{ provider: huge, url: `https://x.test/${'a'.repeat(5000)}` }] });
     const blocks = customerCard(c, { owner: { slackUserId: null, label: huge } });
     expect(validateBlocks(blocks, 'message')).toEqual([]);
-    const mrkdwnTexts = JSON.stringify(blocks.filter((b) => b.type !== 'header'));
-    expect(mrkdwnTexts).not.toContain('<!channel>');
+    // every text object, the plain_text header included, carries &, < and > as entities
+    expect(JSON.stringify(blocks)).not.toContain('<!channel>');
+    expect(String((blocks[0]!.text as any).text)).toMatch(/^&lt;!channel&gt; \*x\* /);
     expect(validateBlocks(pickList(Array.from({ length: 30 }, () => c), huge), 'message')).toEqual([]);
     expect(validateBlocks(noMatch(huge, [c, c, c, c]), 'message')).toEqual([]);
     expect(validateBlocks(customerList('At risk', Array.from({ length: 60 }, () => c), 'none'), 'message')).toEqual([]);
@@ -60,6 +61,14 @@ describe('customer card', () => {
     expect(validateView(statusReasonModal(c, 'churned', '{"customer_id":"x"}'), 'modal')).toEqual([]);
     expect(validateView(homeView(Array.from({ length: 300 }, () => c), { matched: true, connected: true }), 'home')).toEqual([]);
     expect(validateView(homeView([], { matched: false, connected: false }), 'home')).toEqual([]);
+  });
+
+  it('escapes the header: <!channel> and & never reach Slack raw, cuts never split an entity', () => {
+    const [header] = customerCard(customer({ name: '<!channel> Bob & <@U123> *Co*' }));
+    expect(header).toEqual({ type: 'header', text: { type: 'plain_text', text: '&lt;!channel&gt; Bob &amp; &lt;@U123&gt; *Co*', emoji: true } });
+    const [long] = customerCard(customer({ name: `${'a'.repeat(146)}&&&&` }));
+    expect((long!.text as any).text).toBe(`${'a'.repeat(146)}…`);
+    expect(validateView(statusReasonModal(customer({ name: '<!here>' }), 'churned', '{}'), 'modal')).toEqual([]);
   });
 
   it('drops the buttons when shared', () => {

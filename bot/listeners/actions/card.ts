@@ -32,8 +32,9 @@ export function registerCardActions(app: App): void {
         return void (await respond({ response_type: 'in_channel', replace_original: false, blocks: customerCard(customer, { owner, shared: true, sharedBy: body.user.id }) as any, text: cardText(customer) }));
       }
       if (id === ACTIONS.resync) {
-        await requestCustomerResync(String(customer._id), { type: 'slack_user', id: body.user.id });
-        return void (await respond({ response_type: 'ephemeral', replace_original: false, blocks: textBlocks('Resync queued: the card will show fresh data in a minute.') as any, text: 'Resync queued' }));
+        const queued = await requestCustomerResync(String(customer._id), { type: 'slack_user', id: body.user.id });
+        const text = queued ? 'Resync queued: the card will show fresh data in a minute.' : 'This customer is not linked to a source record, so there is nothing to resync.';
+        return void (await respond({ response_type: 'ephemeral', replace_original: false, blocks: textBlocks(text) as any, text: queued ? 'Resync queued' : 'Nothing to resync' }));
       }
       const status = STATUS_BY_ACTION[id as keyof typeof STATUS_BY_ACTION];
       if (status) {

@@ -10,6 +10,7 @@ import { AppError, redactSecrets } from '../../errors.ts';
 import { jsonOption, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
 import { connectGroup } from './connect-hubspot.ts';
+import { secretOption, SECRET_HELP } from '../secrets.ts';
 
 function instanceUrl(raw: string): string {
   let u: URL;
@@ -29,13 +30,14 @@ export function registerConnectSalesforce(program: Command): void {
       .description('connect Salesforce with an access token; prints the connection id')
       .option('--workspace <id>', 'workspace id')
       .option('--instance-url <url>', 'the org’s instance URL, e.g. https://yourcompany.my.salesforce.com')
-      .option('--token <token>', 'Salesforce access token (session id)')
-      .option('--refresh-token <token>', 'refresh token of the SALESFORCE_CLIENT_ID connected app, to renew the session'),
+      .option('--token <token>', `Salesforce access token (session id) ${SECRET_HELP}`)
+      .option('--refresh-token <token>', `refresh token of the SALESFORCE_CLIENT_ID connected app, to renew the session ${SECRET_HELP}`),
   ).action(async (opts: { workspace?: string; instanceUrl?: string; token?: string; refreshToken?: string; json?: boolean }) => {
     const workspaceId = requireOption(opts.workspace, '--workspace');
     const url = instanceUrl(requireOption(opts.instanceUrl, '--instance-url'));
-    const token = requireOption(opts.token, '--token');
-    let credentials: Credentials = { accessToken: token, refreshToken: opts.refreshToken ?? null, instanceUrl: url };
+    const token = requireOption(await secretOption(opts.token, '--token'), '--token');
+    const refreshToken = (await secretOption(opts.refreshToken, '--refresh-token')) ?? null;
+    let credentials: Credentials = { accessToken: token, refreshToken, instanceUrl: url };
     let org;
     try {
       org = await verifySalesforceCredentials(credentials, (next) => (credentials = { ...credentials, ...next }));

@@ -12,6 +12,7 @@ import '../../connectors/stripe/index.ts';
 import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
 import { connectGroup } from './connect-hubspot.ts';
+import { secretOption, SECRET_HELP } from '../secrets.ts';
 
 const KEY = /^(sk|rk)_(live|test)_[A-Za-z0-9_]+$/;
 
@@ -54,26 +55,27 @@ export function registerConnectStripe(program: Command): void {
       .command('stripe')
       .description('connect Stripe with a secret or restricted key; prints the connection id')
       .option('--workspace <id>', 'workspace id')
-      .option('--token <key>', 'Stripe secret (sk_…) or restricted (rk_…) key')
+      .option('--token <key>', `Stripe secret (sk_…) or restricted (rk_…) key ${SECRET_HELP}`)
       .option('--billing-signal-only', 'attach billing to existing customers (next to HubSpot/Salesforce); never creates customers')
       .option('--mode <mode>', 'live or test (default: the key’s mode)')
-      .option('--webhook-secret <whsec>', 'the endpoint secret of POST /webhooks/stripe/<connection id>')
+      .option('--webhook-secret <whsec>', `the endpoint secret of POST /webhooks/stripe/<connection id> ${SECRET_HELP}`)
       .option('--match-personal-emails', 'also match customers by personal email domains (gmail.com, …)'),
   ).action(async (opts: { workspace?: string; token?: string; billingSignalOnly?: boolean; mode?: string; webhookSecret?: string; matchPersonalEmails?: boolean; json?: boolean }) => {
     const workspaceId = requireOption(opts.workspace, '--workspace');
-    const token = requireOption(opts.token, '--token');
+    const token = requireOption(await secretOption(opts.token, '--token'), '--token');
+    const webhookSecret = await secretOption(opts.webhookSecret, '--webhook-secret');
     const wanted = oneOf(opts.mode, ['live', 'test'] as const, '--mode');
-    if (opts.webhookSecret !== undefined && !/^whsec_\S+$/.test(opts.webhookSecret)) throw new AppError('bad_input', '--webhook-secret must be a Stripe endpoint secret (whsec_…)');
+    if (webhookSecret !== undefined && !/^whsec_\S+$/.test(webhookSecret)) throw new AppError('bad_input', '--webhook-secret must be a Stripe endpoint secret (whsec_…)');
     await useDatabase();
     const mode = await verifyStripeKey(token, wanted);
     const role = opts.billingSignalOnly ? 'billing_signal' : 'customer_source';
     const conn = await connectSource({
       workspaceId, provider: 'stripe', role, authType: 'token', mode, credentials: { accessToken: token },
-      webhookSecret: opts.webhookSecret ?? null,
+      webhookSecret: webhookSecret ?? null,
       settings: { mode, ...(opts.matchPersonalEmails ? { match_personal_emails: true } : {}) },
     });
     const webhookUrl = `${env().APP_URL.replace(/\/$/, '')}/webhooks/stripe/${String(conn._id)}`;
-    if (opts.json) printJson({ connection_id: String(conn._id), workspace_id: String(conn.workspace_id), provider: 'stripe', role, mode, state: conn.state, webhook_url: webhookUrl, webhook_secret_set: !!opts.webhookSecret });
+    if (opts.json) printJson({ connection_id: String(conn._id), workspace_id: String(conn.workspace_id), provider: 'stripe', role, mode, state: conn.state, webhook_url: webhookUrl, webhook_secret_set: !!webhookSecret });
     else printLine(String(conn._id));
   });
 }

@@ -10,5 +10,7 @@ addCommands(registerSyncCommands);
 addCommands(registerConnectStripe);
 import { registerBillingCommands } from './billing.ts';
 addCommands(registerBillingCommands);
+import { registerDisconnectCommand } from './disconnect.ts';
+addCommands(registerDisconnectCommand);
 import { registerConnectSalesforce } from './connect-salesforce.ts';
 addCommands(registerConnectSalesforce);

@@ -4,6 +4,7 @@ import { linkSlackTeam } from '../../slack/link.ts';
 import { createSlackInstallLink } from '../../slack/install.ts';
 import { jsonOption, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
+import { secretOption, SECRET_HELP } from '../secrets.ts';
 
 export function registerSlackCommands(program: Command): void {
   const slack = program.command('slack').description('Slack');
@@ -13,14 +14,14 @@ export function registerSlackCommands(program: Command): void {
       .description('link a Slack team to a workspace without the OAuth install')
       .option('--workspace <id>', 'workspace id')
       .option('--team <teamId>', 'Slack team id (T…)')
-      .option('--bot-token <xoxb>', 'bot token (xoxb-…)')
+      .option('--bot-token <xoxb>', `bot token (xoxb-…) ${SECRET_HELP}`)
       .option('--default-channel <channelId>', 'channel for alerts without a customer channel'),
   ).action(async (opts: { workspace?: string; team?: string; botToken?: string; defaultChannel?: string; json?: boolean }) => {
     const workspaceId = requireOption(opts.workspace, '--workspace');
     const teamId = requireOption(opts.team, '--team');
-    const botToken = requireOption(opts.botToken, '--bot-token');
+    const botToken = requireOption(await secretOption(opts.botToken, '--bot-token'), '--bot-token');
     await useDatabase();
-    const r = await linkSlackTeam({ workspaceId, teamId, botToken, defaultChannelId: opts.defaultChannel });
+    const r = await linkSlackTeam({ workspaceId, teamId, botToken, defaultChannelId: opts.defaultChannel, verifyToken: true });
     if (opts.json) printJson({ workspace_id: r.workspaceId, team_id: r.teamId, default_channel_id: r.defaultChannelId });
     else printLine(`Slack team ${r.teamId} linked to workspace ${r.workspaceId}${r.defaultChannelId ? ` (alerts default to ${r.defaultChannelId})` : ''}`);
   });

@@ -8,17 +8,27 @@ import { CliExit, printCsv, printJson, printLine, printTable } from '../output.t
 import { registerConnectHubspot } from './connect-hubspot.ts';
 import { workersAlive } from '../../jobs/heartbeat.ts';
 import { SyncRun } from '../../models/sync.ts';
-import { runSummary } from '../../sync/runs.ts';
+import { findOpenRun, runSummary, type RunSummary } from '../../sync/runs.ts';
 import { Types } from 'mongoose';
 
-async function queueAndWait(connectionId: string, kind: RunKind) {
+/**
+ * Queues the run for the worker and waits for its summary. The worker may continue a run
+ * of this kind that is already open (left by a killed --wait, or a scheduled run) instead
+ * of starting one, so that run counts too; and if the workers go away while we wait, the
+ * run is finished here from its checkpoint rather than waited on forever.
+ */
+async function queueAndWait(connectionId: string, kind: RunKind): Promise<RunSummary> {
+  const connection = new Types.ObjectId(connectionId);
+  const open = kind === 'validate' || kind === 'preview' ? null : await findOpenRun(connection, kind);
   const since = new Date(Date.now() - 1000);
   await queueSync(connectionId, kind, 'cli');
-  for (;;) {
-    const run = await SyncRun.findOne({ connection_id: new Types.ObjectId(connectionId), kind, createdAt: { $gte: since } }).sort({ createdAt: -1 }).lean();
+  const ours = { connection_id: connection, kind, $or: [{ createdAt: { $gte: since } }, ...(open ? [{ _id: open._id }] : [])] };
+  for (let polls = 1; ; polls++) {
+    const run = await SyncRun.findOne(ours).sort({ createdAt: -1 }).lean();
     if (run && ['succeeded', 'failed', 'canceled'].includes(run.status)) return runSummary(run);
     // paused for a provider quota (not merely between worker slices): report it
     if (run?.status === 'paused' && Date.now() - new Date(run.updatedAt).getTime() > 30_000) return runSummary(run);
+    if (polls % 10 === 0 && (await workersAlive()) === 0) return runSync({ connectionId, kind, trigger: 'cli' });
     await new Promise((r) => setTimeout(r, 500));
   }
 }

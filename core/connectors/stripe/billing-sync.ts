@@ -8,6 +8,7 @@ import { Connection } from '../../models/connection.ts';
 import { Customer } from '../../models/customer.ts';
 import { Workspace } from '../../models/workspace.ts';
 import { decryptJson } from '../../crypto.ts';
+import { AppError } from '../../errors.ts';
 import { domainFromEmail } from '../../domain.ts';
 import type { SyncKind } from '../../models/sync.ts';
 import type { Credentials } from '../connector.ts';
@@ -22,13 +23,15 @@ export interface BillingConnection {
   _id: Types.ObjectId;
   workspace_id: Types.ObjectId;
   mode?: string | null;
-  credentials: string;
+  /** null once disconnected (erased) */
+  credentials?: string | null;
   settings?: Record<string, any> | null;
   first_full_sync_at?: Date | null;
   role?: string | null;
 }
 
 export function stripeForConnection(conn: BillingConnection, opts?: Parameters<typeof createStripeClient>[1]): Stripe {
+  if (!conn.credentials) throw new AppError('conflict', 'This Stripe connection is disconnected (its key was erased): connect Stripe again');
   const creds = decryptJson<Credentials>(conn.credentials);
   return createStripeClient(creds.accessToken, opts);
 }
