@@ -16,7 +16,7 @@ import { Connection } from '../../core/models/connection.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { connectSource, connectionStatus, connectorContext, getConnection } from '../../core/sync/connections.ts';
 import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
-import { salesforce } from '../../core/connectors/salesforce/index.ts';
+import { salesforce, writebackMany } from '../../core/connectors/salesforce/index.ts';
 import { decryptJson } from '../../core/crypto.ts';
 import { JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
 import type { Credentials } from '../../core/connectors/connector.ts';
@@ -169,6 +169,21 @@ describe('Salesforce polling', () => {
     expect(sf.record('Account', first)!.Pivotal_Status__c).toBe('at_risk');
     const poll = await runSync({ connectionId, kind: 'incremental', trigger: 'test' });
     expect(poll.counts).toMatchObject({ created: 0, updated: 0 });
+  });
+
+  it('writes many Accounts through collections of 200, one refused record not stopping the rest', async () => {
+    const ids = (await Customer.find({ workspace_id: ws._id, status: { $ne: 'archived' } }).lean()).map((c) => c.sources[0]!.external_id).slice(0, 149);
+    const gone = sf.addAccount({ Name: 'Gone' });
+    sf.remove('Account', gone);
+    const items = [...ids, ...ids.slice(0, 100), gone].map((externalId) => ({ externalId, changes: { status: 'churned', ownerEmail: 'csm@example.com' } }));
+    const composite = sf.stats.composite;
+    const results = await writebackMany(connectorContext(await getConnection(connectionId)), items);
+    expect(sf.stats.composite - composite).toBe(2);
+    expect(results.filter((r) => r.ok)).toHaveLength(items.length - 1);
+    const refused = results.find((r) => !r.ok)!;
+    expect(refused.externalId).toBe(gone);
+    expect(refused.error?.message).toContain('ENTITY_IS_DELETED');
+    expect(sf.record('Account', ids[0]!)).toMatchObject({ Pivotal_Status__c: 'churned', OwnerId: csmUserId });
   });
 
   it('polls every 15 minutes', async () => {

@@ -283,7 +283,7 @@ export interface WritebackResult {
 }
 
 /** The Account fields one Writeback sets; a missing status field is reported with how to add it. */
-async function accountFields(ctx: ConnectorContext, described: Map<string, DescribeField>, changes: Writeback): Promise<Record<string, unknown>> {
+async function accountFields(ctx: ConnectorContext, described: Map<string, DescribeField>, changes: Writeback, ownerIds: Map<string, Promise<string | null>>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if (changes.status) {
     const name = String(ctx.settings.status_field ?? DEFAULT_STATUS_FIELD);
@@ -294,7 +294,9 @@ async function accountFields(ctx: ConnectorContext, described: Map<string, Descr
     out[f.name] = changes.status;
   }
   if (changes.ownerEmail) {
-    const id = await findOwnerId(ctx, changes.ownerEmail);
+    const email = changes.ownerEmail.toLowerCase();
+    if (!ownerIds.has(email)) ownerIds.set(email, findOwnerId(ctx, email));
+    const id = await ownerIds.get(email)!;
     if (id) out.OwnerId = id;
   }
   if (changes.name) out.Name = changes.name;
@@ -321,12 +323,14 @@ export async function writebackMany(ctx: ConnectorContext, items: WritebackItem[
   const described = await describe(ctx, conn, 'Account');
   const results: WritebackResult[] = [];
   const rows: Record<string, unknown>[] = [];
+  // A batch usually hands many Accounts to a few owners: one User lookup per email.
+  const ownerIds = new Map<string, Promise<string | null>>();
   for (const item of items) {
     if (!RECORD_ID.test(item.externalId)) {
       results.push({ externalId: item.externalId, ok: false, error: new ConnectorError('permanent', `"${item.externalId}" is not a Salesforce record id`) });
       continue;
     }
-    const fields = await accountFields(ctx, described, item.changes);
+    const fields = await accountFields(ctx, described, item.changes, ownerIds);
     if (Object.keys(fields).length) rows.push({ Id: item.externalId, ...fields });
     else results.push({ externalId: item.externalId, ok: true });
   }
