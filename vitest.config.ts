@@ -11,7 +11,7 @@ export default defineConfig({
     outputFile: { json: 'test-results/vitest.json' },
     pool: 'forks',
     maxWorkers: 3,
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     teardownTimeout: 20_000,
     // Fixed secrets so tests never write .data/secrets.json; logs stay quiet.
