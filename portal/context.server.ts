@@ -1,11 +1,15 @@
 // What Remix loaders and actions receive as context.pivotal: the core services they may
 // call. Routes import types only, so core is loaded once per process.
 import { env } from '../core/env.ts';
-import { consumeLoginToken, memberOf } from '../core/auth/login.ts';
+import { consumeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
+import { connectionsAdmin } from '../core/sync/connections-admin.ts';
+import { slackPreview } from '../core/demo/slack-preview.ts';
+import { changeMemberRole, listMembers, removeMember } from '../core/workspaces/members.ts';
+import { linkCustomerChannel, saveSlackSettings, sendTestAlert, slackView } from '../core/slack/settings.ts';
 
 export function portalContext() {
   const e = env();
@@ -16,6 +20,10 @@ export function portalContext() {
     consumeLoginToken,
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
+    workspaceFrame: async (id: string) => {
+      const w = await getWorkspace(id);
+      return { id: String(w._id), name: w.name, timezone: w.timezone };
+    },
     workspaceOverview,
     workspaceAmbiguities,
     resolveWorkspaceAmbiguity,
@@ -23,6 +31,11 @@ export function portalContext() {
     saveStripeSettingsForm,
     queueStripeRun,
     stripeProblemsCsv,
+    connections: connectionsAdmin,
+    /** only under `npm run demo` */
+    demoSlack: slackPreview(),
+    slack: { view: slackView, save: saveSlackSettings, linkCustomer: linkCustomerChannel, testAlert: sendTestAlert },
+    members: { list: listMembers, changeRole: changeMemberRole, remove: removeMember, invite: inviteMember },
   };
 }
 

@@ -141,7 +141,9 @@ export async function updateConnectionSettings(connectionId: string, patch: Reco
     throw new AppError('conflict', 'The match key cannot be changed after the first full sync (it would re-link every customer)');
   }
   if ('field_mapping' in patch && conn.first_full_sync_at) {
-    const nameBefore = (conn.field_mapping as any[] | null)?.find((m) => m.target === 'name')?.source;
+    // No saved mapping means the connector's default one is in force.
+    const before = (conn.field_mapping as any[] | null)?.length ? (conn.field_mapping as any[]) : getConnector(conn.provider).defaultMapping();
+    const nameBefore = before.find((m) => m.target === 'name')?.source;
     const nameAfter = (patch.field_mapping as any[] | null)?.find((m) => m.target === 'name')?.source;
     if (nameBefore !== nameAfter) throw new AppError('conflict', 'The display name source can only be changed before the first sync');
   }

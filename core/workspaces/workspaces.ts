@@ -116,3 +116,9 @@ export async function upsertMember(workspaceId: string | Types.ObjectId, input: 
   await ws.save();
   return { workspace: ws, member, previousRole, changes };
 }
+
+/** Every workspace (operators' `pivotal workspace list`): id, name, slug, timezone. */
+export async function listWorkspaces() {
+  const all = await Workspace.find({}, { name: 1, slug: 1, timezone: 1 }).sort({ createdAt: 1 }).lean();
+  return all.map((w) => ({ id: String(w._id), name: w.name, slug: w.slug, timezone: w.timezone }));
+}

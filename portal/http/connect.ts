@@ -26,7 +26,7 @@ const statusFor = (err: unknown) => {
   return ({ unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, config: 503 } as Record<string, number>)[err.code] ?? 400;
 };
 
-connectRouter.get('/connect/:provider', async (req, res) => {
+connectRouter.get('/connect/:provider', async (req, res, next) => {
   try {
     const member = await signedInAdmin(req);
     if (!member) {
@@ -41,6 +41,8 @@ connectRouter.get('/connect/:provider', async (req, res) => {
     });
     res.redirect(302, url);
   } catch (err) {
+    // OAuth not configured: the portal's page (503) names the variables and offers the token form.
+    if (isAppError(err) && err.code === 'config') return next();
     if (!isAppError(err)) log.error({ err }, 'connect start failed');
     res.status(statusFor(err)).type('html').send(simplePage('Cannot connect', isAppError(err) ? err.message : 'Something went wrong on our side. It has been logged.'));
   }

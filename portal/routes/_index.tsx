@@ -10,7 +10,7 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
   const member = await signedInMember(pivotal, request);
   return json({
     appUrl: pivotal.appUrl,
-    member: member ? { email: member.email, role: member.role, workspace: await pivotal.workspaceName(member.workspaceId) } : null,
+    member: member ? { email: member.email, role: member.role, workspaceId: member.workspaceId, workspace: await pivotal.workspaceName(member.workspaceId) } : null,
     overview: member ? await pivotal.workspaceOverview(member.workspaceId) : null,
   });
 }
@@ -37,6 +37,14 @@ export default function Index() {
             <section className="card">
               <h1>{member.workspace}</h1>
               <p>{`You are signed in as ${member.email} (${member.role}).`}</p>
+              {member.role !== 'member' ? (
+                <details className="cli-hint">
+                  <summary>
+                    Workspace id <code data-testid="workspace-id">{member.workspaceId}</code> <span className="muted">(for the CLI)</span>
+                  </summary>
+                  <pre>{`npx pivotal connections list --workspace ${member.workspaceId}\nnpx pivotal customers list --workspace ${member.workspaceId}\nnpx pivotal admin invite --workspace ${member.workspaceId} --email you@example.com`}</pre>
+                </details>
+              ) : null}
             </section>
             <section className="card">
               <h2>Connections</h2>
@@ -56,14 +64,10 @@ export default function Index() {
                     {overview.connections.map((c) => (
                       <tr key={c.id}>
                         <td>
-                          {c.provider}
-                          {c.mode === 'test' ? ' (test)' : ''}
-                          {c.provider === 'Stripe' ? (
-                            <>
-                              {' · '}
-                              <a href={`/connections/${c.id}`}>settings</a>
-                            </>
-                          ) : null}
+                          <a href={`/connections/${c.id}`}>
+                            {c.provider}
+                            {c.mode === 'test' ? ' (test)' : ''}
+                          </a>
                         </td>
                         <td>{c.role === 'billing_signal' ? 'billing signal' : 'customer source'}</td>
                         <td><span className={`pill ${c.state}`}>{c.state}</span></td>
@@ -75,16 +79,12 @@ export default function Index() {
                   </tbody>
                 </table>
               ) : (
-                <p className="muted">No provider connected yet.</p>
+                <p className="empty">No source connected yet. Connect your CRM (or Stripe) and Pivotal mirrors your customer list, then attaches billing and health.</p>
               )}
               {member.role !== 'member' ? (
                 <p>
-                  Connect: <a href="/connect/hubspot">HubSpot</a> · <a href="/connect/stripe">Stripe</a> ·{' '}
-                  <a href="/connect/stripe?role=billing_signal">Stripe (billing signal only)</a>
-                  <span className="muted">
-                    {' · test mode: '}
-                    <a href="/connect/stripe?mode=test">Stripe</a> · <a href="/connect/stripe?role=billing_signal&mode=test">billing signal only</a>
-                  </span>
+                  <a className="button" href="/connections/new">Connect a source</a>{' '}
+                  <span className="muted">HubSpot, Stripe, or Stripe as a billing signal next to your CRM</span>
                 </p>
               ) : null}
             </section>

@@ -1,18 +1,19 @@
-// /connections/:id/problems.csv: the last validation's problem records of a Stripe
-// connection, for the admin to fix in Stripe (members of the workspace may read it too).
-import { redirect, type LoaderFunctionArgs } from '@remix-run/node';
+// /connections/:id/problems.csv: the last validation's problem records of a connection, for
+// the admin to fix in the source (members of the workspace may read it too).
+import type { LoaderFunctionArgs } from '@remix-run/node';
 import type { PortalContext } from '../context.server.ts';
-import { signedInMember } from '../session.server.ts';
+import { notFoundAs404, requireMember } from '../guard.server.ts';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const member = await signedInMember(pivotal, request);
-  if (!member) throw redirect('/');
+  const member = await requireMember(pivotal, request);
+  const id = params.id ?? '';
   try {
-    const csv = await pivotal.stripeProblemsCsv(member.workspaceId, params.id ?? '');
-    return new Response(csv, { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="stripe-problems-${params.id}.csv"` } });
+    const page = await pivotal.connections.page(member.workspaceId, id);
+    const stripe = page.overview.provider === 'stripe';
+    const csv = stripe ? await pivotal.stripeProblemsCsv(member.workspaceId, id) : await pivotal.connections.validationCsv(member.workspaceId, id);
+    return new Response(csv, { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${page.overview.provider}-problems-${id}.csv"` } });
   } catch (e) {
-    if ((e as { code?: string }).code === 'not_found') throw new Response('No such Stripe connection in your workspace', { status: 404 });
-    throw e;
+    notFoundAs404(e);
   }
 }

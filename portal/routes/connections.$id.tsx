@@ -1,26 +1,29 @@
-// /connections/:id: one Stripe connection — its last walk (Run sync now), Validate and
-// Preview with their results, and its settings: which subscriptions count, personal email
-// matching, status writeback (Stripe as customer source only) and the workspace FX table.
-// Saving a change that alters billing queues a full walk so MRR follows at once.
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
+// /connections/:id: one connection of any provider — status banner, last full sync and last
+// incremental update with staleness warnings, Run sync now, disconnect / reconnect, the
+// sync lifecycle (Validate → Preview → Full sync, live progress) and the settings. Stripe
+// connections add their billing settings. Members see the page read-only.
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
 import { useEffect } from 'react';
 import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
-import { signedInMember } from '../session.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
+import { ConnectionFrame } from '../components/connection-frame.tsx';
+import { CheckResult, CrmSettings, SyncProgress } from '../components/crm-sync.tsx';
+import { StripeSections } from '../components/stripe-settings.tsx';
+import { TokenForm } from '../components/token-form.tsx';
 import { expectedError, foreignPost } from '../forms.server.ts';
-
-const canEdit = (role: string) => role === 'owner' || role === 'admin';
+import { isAdmin, notFoundAs404, requireAdminAction, requireMember } from '../guard.server.ts';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const member = await signedInMember(pivotal, request);
-  if (!member) throw redirect('/');
+  const member = await requireMember(pivotal, request);
   try {
-    return json({ member: { email: member.email, role: member.role }, canEdit: canEdit(member.role), settings: await pivotal.stripeSettingsView(member.workspaceId, params.id ?? '') });
+    const page = await pivotal.connections.page(member.workspaceId, params.id ?? '');
+    const stripe = page.overview.provider === 'stripe' ? await pivotal.stripeSettingsView(member.workspaceId, page.overview.id) : null;
+    const option = pivotal.connections.options().find((o) => o.provider === page.overview.provider && o.role === page.overview.role) ?? null;
+    return json({ member: { email: member.email, role: member.role }, canEdit: isAdmin(member.role), workspace: await pivotal.workspaceFrame(member.workspaceId), ...page, stripe, option });
   } catch (e) {
-    if ((e as { code?: string }).code === 'not_found') throw new Response('No such Stripe connection in your workspace', { status: 404 });
-    throw e;
+    notFoundAs404(e);
   }
 }
 
@@ -28,284 +31,121 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
   const foreign = foreignPost(request, pivotal.appUrl);
   if (foreign) return foreign;
-  const member = await signedInMember(pivotal, request);
-  if (!member) throw redirect('/');
-  if (!canEdit(member.role)) return json({ ok: false as const, message: 'Only workspace owners and admins can change connection settings.' }, { status: 403 });
+  const member = await requireAdminAction(pivotal, request);
+  const id = params.id ?? '';
+  const ws = member.workspaceId;
   try {
     const form = await request.formData();
-    const intent = form.get('intent');
-    if (intent === 'sync' || intent === 'validate' || intent === 'preview') {
-      const queued = await pivotal.queueStripeRun(member.workspaceId, params.id ?? '', intent === 'sync' ? 'full' : intent);
-      return json({ ok: true as const, message: queued.message });
+    const intent = String(form.get('intent') ?? '');
+    const page = await pivotal.connections.page(ws, id);
+    const stripe = page.overview.provider === 'stripe';
+    if (intent === 'validate' || intent === 'preview' || intent === 'full' || intent === 'sync') {
+      const kind = intent === 'sync' ? (stripe ? 'full' : 'incremental') : intent;
+      const message = stripe && kind !== 'incremental' ? (await pivotal.queueStripeRun(ws, id, kind)).message : await pivotal.connections.run(ws, id, kind);
+      return json({ ok: true as const, message });
     }
-    const r = await pivotal.saveStripeSettingsForm(member.workspaceId, params.id ?? '', form);
-    const message = !r.changed.length
-      ? 'Nothing changed.'
-      : r.resynced.length
-        ? `Saved. Billing is being recomputed with the new settings (full sync queued${r.resynced.length > 1 ? ` for ${r.resynced.length} Stripe connections` : ''}).`
-        : 'Saved.';
+    if (intent === 'disconnect') {
+      await pivotal.connections.disconnect(ws, id);
+      return json({ ok: true as const, message: 'Disconnected. Syncing has stopped; the field mapping and settings are kept for a reconnect.' });
+    }
+    if (intent === 'reconnect') {
+      await pivotal.connections.reconnectWithToken(ws, id, { token: String(form.get('token') ?? ''), instanceUrl: (form.get('instance_url') as string | null) || undefined });
+      return json({ ok: true as const, message: 'Reconnected: the token works and syncing resumes.' });
+    }
+    if (intent === 'settings') {
+      await pivotal.connections.saveSettings(ws, id, form);
+      return json({ ok: true as const, message: 'Saved. The next sync uses the new settings.' });
+    }
+    // Stripe's own settings form has no intent.
+    if (!stripe) return json({ ok: false as const, message: 'Unknown action.' }, { status: 400 });
+    const r = await pivotal.saveStripeSettingsForm(ws, id, form);
+    const message = !r.changed.length ? 'Nothing changed.' : r.resynced.length ? `Saved. Billing is being recomputed with the new settings (full sync queued${r.resynced.length > 1 ? ` for ${r.resynced.length} Stripe connections` : ''}).` : 'Saved.';
     return json({ ok: true as const, message });
   } catch (e) {
     const answer = expectedError(e);
     if (answer) return answer;
+    if ((e as { code?: string }).code === 'unavailable') return json({ ok: false as const, message: (e as Error).message }, { status: 503 });
     throw e;
   }
 }
 
-export default function StripeConnectionSettings() {
-  const { member, canEdit, settings: s } = useLoaderData<typeof loader>();
+export default function ConnectionPage() {
+  const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== 'idle';
-  // While a walk runs, the counts refresh by themselves.
+  const c = d.overview;
+  const tz = d.workspace.timezone;
+  // While a run is going, the progress bar and counts refresh by themselves (no reload).
   const revalidator = useRevalidator();
-  const walking = s.last_run?.status === 'running' || s.last_check?.status === 'running';
+  const active = (s?: string | null) => s === 'running' || s === 'queued' || s === 'paused';
+  const working = !!c.running || active(d.last_sync?.status) || active(d.check?.status) || active(d.stripe?.last_run?.status) || active(d.stripe?.last_check?.status) || (!!result?.ok && /queued/.test(result.message));
   useEffect(() => {
-    if (!walking) return;
-    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), 3000);
+    if (!working) return;
+    const t = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), 1500);
     return () => clearInterval(t);
-  }, [walking, revalidator]);
-  const chosen = new Set(s.products);
-  // Chosen products Stripe no longer lists (or could not be listed) stay visible and checked.
-  const products = [...(s.available_products ?? []), ...s.products.filter((id) => !s.available_products?.some((p) => p.id === id)).map((id) => ({ id, name: id }))];
-  const workspaceFx = s.fx.filter((r) => r.source === 'workspace').map((r) => `${r.currency.toUpperCase()} = ${r.rate}`);
+  }, [working, revalidator]);
+  const connected = c.state === 'connected';
   return (
-    <SubPage member={member} result={result}>
-      <section className="card">
-        <h1>
-          Stripe{s.connection.mode === 'test' ? <span className="pill test">test mode</span> : null}
-          <span className={`pill ${s.connection.state}`}>{s.connection.state}</span>
-        </h1>
-        <p className="muted">
-          {s.connection.role === 'billing_signal'
-            ? 'Billing signal: plan, MRR, payment status and billing start are attached to your existing customers, matched by email domain. Stripe never creates customers here.'
-            : 'Customer source: every Stripe customer is a Pivotal customer.'}
-          {canEdit ? null : ' Only owners and admins can change these settings.'}
-        </p>
-      </section>
-
-      <section className="card" aria-label="Last sync">
-        <h2>Last sync</h2>
-        <LastRun run={s.last_run} />
-        {canEdit ? (
-          <Form method="post">
-            <input type="hidden" name="intent" value="sync" />
-            <button type="submit" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
-              Run sync now
-            </button>
-          </Form>
-        ) : null}
-      </section>
-
-      <section className="card" aria-label="Check before syncing">
-        <h2>Check before syncing</h2>
-        <p className="muted">
-          Validate reads Stripe without writing and lists the records that will not match. Preview really syncs the first 10 Stripe
-          customers and shows what became of each.
-        </p>
-        <LastCheck check={s.last_check} csvHref={`/connections/${s.connection.id}/problems.csv`} />
-        {canEdit ? (
-          <Form method="post" className="actions">
-            <button type="submit" name="intent" value="validate" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
-              Validate
-            </button>
-            <button type="submit" name="intent" value="preview" className="secondary" disabled={busy || s.connection.state !== 'connected'}>
-              Preview
-            </button>
-          </Form>
-        ) : null}
-      </section>
-
-      <Form method="post">
-        <fieldset disabled={!canEdit || busy} className="plain">
-
-          <section className="card">
-            <h2>Subscriptions that count</h2>
-            <label className="choice">
-              <input type="radio" name="scope" value="all" defaultChecked={s.scope === 'all'} /> All active subscriptions
-            </label>
-            <label className="choice">
-              <input type="radio" name="scope" value="chosen" defaultChecked={s.scope === 'chosen'} /> Only these products and price lookup keys
-            </label>
-            <div className="indent">
-              {s.products_error ? <p className="banner warning">Stripe's products could not be listed: {s.products_error}</p> : null}
-              {products.length ? (
-                <div className="checks">
-                  {products.map((p) => (
-                    <label key={p.id} className="choice">
-                      <input type="checkbox" name="products" value={p.id} defaultChecked={chosen.has(p.id)} /> {p.name}{' '}
-                      <span className="muted">{p.id}</span>
-                    </label>
-                  ))}
-                </div>
-              ) : s.products_error ? null : (
-                <p className="muted">This Stripe account has no products.</p>
-              )}
-              <label className="field">
-                Price lookup keys <span className="muted">(comma-separated)</span>
-                <input type="text" name="lookup_keys" defaultValue={s.lookup_keys.join(', ')} placeholder="growth_monthly, growth_annual" />
-              </label>
-            </div>
-          </section>
-
-          <section className="card">
-            <h2>Matching</h2>
-            <label className="choice">
-              <input type="checkbox" name="match_personal_emails" defaultChecked={s.match_personal_emails} /> Match personal emails{' '}
-              <span className="muted">(gmail.com, outlook.com, … — off by default: one domain would collect every consumer payer)</span>
-            </label>
-            {s.writeback !== null ? (
-              <label className="choice">
-                <input type="checkbox" name="writeback" defaultChecked={s.writeback} /> Write the customer's status back to Stripe{' '}
-                <span className="muted">(customer metadata <code>pivotal_status</code> only; never subscriptions, invoices, prices or payments)</span>
-              </label>
+    <SubPage member={d.member} result={result}>
+      <ConnectionFrame c={c} timezone={tz} tab="" openErrors={d.open_errors}>
+        {d.canEdit ? (
+          <div className="actions wrap">
+            {connected ? (
+              <>
+                <Form method="post">
+                  <button type="submit" name="intent" value="sync" disabled={busy}>Run sync now</button>
+                </Form>
+                <Form method="post" onSubmit={(e) => !confirm('Disconnect? Syncing stops; the field mapping and settings are kept.') && e.preventDefault()}>
+                  <button type="submit" name="intent" value="disconnect" className="danger" disabled={busy}>Disconnect</button>
+                </Form>
+              </>
             ) : null}
-          </section>
+          </div>
+        ) : (
+          <p className="muted">Only workspace owners and admins can run syncs or change settings.</p>
+        )}
+      </ConnectionFrame>
 
-          <section className="card">
-            <h2>Currency conversion</h2>
-            <p className="muted">
-              MRR is in USD. Your workspace's rates (USD value of one unit, one currency a line) override the built-in and server
-              rates, for every Stripe connection of the workspace.
-            </p>
-            <label className="field">
-              Workspace rates
-              <textarea name="fx_rates_usd" rows={4} defaultValue={workspaceFx.join('\n')} placeholder={'EUR = 1.08\nGBP = 1.27'} />
-            </label>
-            <details>
-              <summary>Rates in effect ({s.fx.length} currencies)</summary>
-              <table className="grid compact">
-                <tbody>
-                  {s.fx.map((r) => (
-                    <tr key={r.currency}>
-                      <td>{r.currency.toUpperCase()}</td>
-                      <td>{r.rate}</td>
-                      <td className="muted">{r.source}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </details>
-          </section>
-          {canEdit ? (
+      {!connected && d.canEdit && d.option ? (
+        <section className="card" aria-label="Reconnect">
+          <h2>Reconnect {c.label}</h2>
+          <p className="muted">Same connection: its field mapping, settings and links are kept{c.state === 'reauthorize' ? ', and the sync resumes where it stopped' : ''}.</p>
+          {d.option.oauth ? (
             <p>
-              <button type="submit">{busy ? 'Saving…' : 'Save settings'}</button>
+              <a className="button" href={d.option.oauthPath}>Reconnect with {d.option.label.split(' (')[0]}</a> or paste a token:
             </p>
           ) : null}
-        </fieldset>
-      </Form>
-    </SubPage>
-  );
-}
+          <TokenForm option={d.option} intent="reconnect" busy={busy} submitLabel="Check the token and reconnect" />
+        </section>
+      ) : null}
 
-type LastRunView = ReturnType<typeof useLoaderData<typeof loader>>['settings']['last_run'];
-
-const RUN_COUNTS = [
-  ['matched', 'matched'],
-  ['unmatched', 'unmatched (no Pivotal customer on the domain)'],
-  ['skipped', 'skipped (no or personal email domain)'],
-  ['ambiguous', 'ambiguous'],
-  ['errors', 'errors'],
-] as const;
-
-/** What the newest walk did: when, how it ended, and the matched / unmatched / skipped counts. */
-function LastRun({ run }: { run: LastRunView }) {
-  if (!run) return <p className="muted">Not synced yet.</p>;
-  const running = run.status === 'running' || run.status === 'paused';
-  const when = run.finished_at ?? run.started_at;
-  return (
-    <>
-      <p>
-        {run.kind} sync <span className={`pill ${run.status}`}>{run.status}</span>
-        {when ? ` · ${running ? 'started' : 'finished'} ${new Date(when).toLocaleString()}` : ''}
-        {running ? ` · ${run.progress.done}${run.progress.total ? ` / ${run.progress.total}` : ''} ${run.progress.phase ?? ''}` : ''}
-      </p>
-      {run.message ? <p className="muted">{run.message}</p> : null}
-      <table className="grid compact">
-        <tbody>
-          {RUN_COUNTS.map(([key, label]) => (
-            <tr key={key}>
-              <td>{label}</td>
-              <td>{run.counts[key]}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </>
-  );
-}
-
-type LastCheckView = ReturnType<typeof useLoaderData<typeof loader>>['settings']['last_check'];
-
-/** The newest validation (problem records, CSV) or preview (each record's outcome). */
-function LastCheck({ check, csvHref }: { check: LastCheckView; csvHref: string }) {
-  if (!check) return <p className="muted">Not validated yet.</p>;
-  const when = check.finished_at ? ` · finished ${new Date(check.finished_at).toLocaleString()}` : '';
-  return (
-    <>
-      <p>
-        {check.kind} <span className={`pill ${check.status}`}>{check.status}</span>
-        {when}
-      </p>
-      {check.kind === 'validate' ? (
-        check.problem_count ? (
-          <>
-            <table className="grid compact" aria-label="Problem records">
-              <thead>
-                <tr>
-                  <th>Stripe customer</th>
-                  <th>Problem</th>
-                </tr>
-              </thead>
-              <tbody>
-                {check.problems.map((p) => (
-                  <tr key={`${p.record_id}:${p.problem}`}>
-                    <td><StripeId id={p.record_id} href={p.dashboard_url} /></td>
-                    <td>{p.problem}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <p>
-              {check.problem_count > check.problems.length ? `${check.problems.length} of ${check.problem_count} shown. ` : ''}
-              <a href={csvHref} download>
-                Download {check.problem_count === 1 ? 'the problem record' : `all ${check.problem_count} problem records`} (CSV)
-              </a>{' '}
-              <span className="muted">These records are skipped; you may go ahead with the full sync.</span>
-            </p>
-          </>
-        ) : (
-          <p>No problem records: every Stripe customer in scope can be matched.</p>
-        )
+      {d.stripe ? (
+        <StripeSections canEdit={d.canEdit && connected} s={d.stripe} busy={busy} timezone={tz} />
       ) : (
-        <table className="grid compact" aria-label="Preview results">
-          <thead>
-            <tr>
-              <th>Stripe customer</th>
-              <th>Domain</th>
-              <th>Outcome</th>
-            </tr>
-          </thead>
-          <tbody>
-            {check.results.map((r) => (
-              <tr key={r.stripe_customer_id}>
-                <td><StripeId id={r.stripe_customer_id} href={r.dashboard_url} /></td>
-                <td>{r.domain ?? '—'}</td>
-                <td>{r.outcome}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <>
+          <section className="card" aria-label="Check before syncing">
+            <h2>1. Validate and preview</h2>
+            <p className="muted">Validate reads the source without writing and lists the records that cannot be matched. Preview really syncs the first 10 records and shows what each became.</p>
+            <CheckResult check={d.check} connectionId={c.id} timezone={tz} />
+            {d.canEdit && connected ? (
+              <Form method="post" className="actions">
+                <button type="submit" name="intent" value="validate" className="secondary" disabled={busy}>Validate</button>
+                <button type="submit" name="intent" value="preview" className="secondary" disabled={busy}>Preview 10 records</button>
+              </Form>
+            ) : null}
+          </section>
+          <section className="card" aria-label="Full sync">
+            <h2>2. Full sync</h2>
+            <SyncProgress run={d.last_sync} timezone={tz} />
+            {d.canEdit && connected ? (
+              <Form method="post">
+                <button type="submit" name="intent" value="full" disabled={busy}>Run full sync</button>
+              </Form>
+            ) : null}
+          </section>
+          <CrmSettings settings={c.settings} choices={d.filter_choices} canEdit={d.canEdit && connected} busy={busy} provider={c.provider} />
+        </>
       )}
-    </>
-  );
-}
-
-function StripeId({ id, href }: { id: string; href: string | null }) {
-  return href ? (
-    <a href={href} target="_blank" rel="noreferrer">
-      <code>{id}</code>
-    </a>
-  ) : (
-    <code>{id}</code>
+    </SubPage>
   );
 }

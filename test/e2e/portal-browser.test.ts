@@ -229,9 +229,10 @@ describe('Stripe connection settings', () => {
     const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
     const page = await newPage();
     await page.goto(link);
-    await page.getByRole('link', { name: 'settings' }).click();
+    await page.getByRole('link', { name: 'Stripe (test)' }).click();
     await page.waitForURL(`**/connections/${connectionId}`);
-    await expect(page.locator('h1').textContent()).resolves.toBe('Stripetest modeconnected');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Stripebilling signaltest mode');
+    await expect(page.getByLabel('Connection status').textContent()).resolves.toBe('Connected');
     expect(await page.getByLabel('All active subscriptions').isChecked()).toBe(true);
     expect(await page.locator('input[name=products]').evaluateAll((els) => els.map((e) => (e.parentElement as HTMLElement).textContent!.trim()))).toEqual([
       `Addon ${ids.addon}`,
@@ -323,7 +324,7 @@ describe('Stripe connection settings', () => {
     const missing = await stranger.goto(url);
     expect(missing!.status()).toBe(404);
     await expect(stranger.locator('h1').textContent()).resolves.toBe('Not found');
-    await expect(stranger.locator('main').textContent()).resolves.toContain('No such Stripe connection in your workspace');
+    await expect(stranger.locator('main').textContent()).resolves.toContain('No such connection in your workspace');
   });
 
   it('an admin validates (problem records, CSV) and previews before syncing', async () => {

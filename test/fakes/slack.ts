@@ -835,6 +835,7 @@ export class FakeSlack {
       'views.publish': (team, a) => this.#viewsPublish(team, a),
       'conversations.join': (team, a) => this.#conversationsJoin(team, a),
       'conversations.info': (team, a) => this.#conversationsInfo(team, a),
+      'conversations.list': (team, a) => this.#conversationsList(team, a),
       'users.info': (team, a) => this.#usersInfo(team, a),
       'users.lookupByEmail': (team, a) => this.#usersLookupByEmail(team, a),
       'team.info': (team) => ({ ok: true, team: this.#teamJson(team) }),
@@ -1082,6 +1083,39 @@ export class FakeSlack {
     const needed = ch.isPrivate ? 'groups:read' : ch.isIm ? 'im:read' : 'channels:read';
     if (!team.scopes.includes(needed)) throw new ApiError('missing_scope', { needed, provided: team.scopes.join(',') });
     return { ok: true, channel: this.#channelJson(ch) };
+  }
+
+  /**
+   * conversations.list as documented: `types` (default public_channel), `exclude_archived`,
+   * cursor pagination (`limit` ≤ 1000, `response_metadata.next_cursor`); private channels
+   * only where the bot is a member; each type needs its read scope.
+   */
+  #conversationsList(team: TeamState, args: Json): Json {
+    const types = (str(args, 'types') ?? 'public_channel').split(',').map((t) => t.trim());
+    const scopeOf: Record<string, string> = { public_channel: 'channels:read', private_channel: 'groups:read', im: 'im:read', mpim: 'mpim:read' };
+    for (const t of types) {
+      const needed = scopeOf[t];
+      if (!needed) throw new ApiError('invalid_types');
+      if (!team.scopes.includes(needed)) throw new ApiError('missing_scope', { needed, provided: team.scopes.join(',') });
+    }
+    const limit = Math.min(Math.max(Number(args.limit ?? 100) || 100, 1), 1000);
+    const excludeArchived = args.exclude_archived === true || args.exclude_archived === 'true';
+    const all = [...team.channels.values()]
+      .filter((c) => !c.isIm && types.includes(c.isPrivate ? 'private_channel' : 'public_channel'))
+      .filter((c) => !c.isPrivate || c.botMember)
+      .filter((c) => !excludeArchived || !c.isArchived)
+      .sort((a, b) => a.id.localeCompare(b.id));
+    const cursor = str(args, 'cursor');
+    let start = 0;
+    if (cursor) {
+      const decoded = Buffer.from(cursor, 'base64').toString('utf8');
+      if (!decoded.startsWith('id:')) throw new ApiError('invalid_cursor');
+      start = all.findIndex((c) => c.id > decoded.slice(3));
+      if (start < 0) start = all.length;
+    }
+    const page = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    return { ok: true, channels: page.map((c) => this.#channelJson(c)), response_metadata: { next_cursor: more ? Buffer.from(`id:${page[page.length - 1]!.id}`).toString('base64') : '' } };
   }
 
   #usersInfo(team: TeamState, args: Json): Json {

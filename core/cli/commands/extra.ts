@@ -10,6 +10,8 @@ addCommands(registerSyncCommands);
 addCommands(registerConnectStripe);
 import { registerBillingCommands } from './billing.ts';
 addCommands(registerBillingCommands);
+import { registerConnectionCommands } from './connections.ts';
+addCommands(registerConnectionCommands);
 import { registerDisconnectCommand } from './disconnect.ts';
 addCommands(registerDisconnectCommand);
 import { registerConnectSalesforce } from './connect-salesforce.ts';

@@ -1,8 +1,8 @@
-// `pivotal workspace create`
+// `pivotal workspace create|list`
 import type { Command } from 'commander';
-import { createWorkspace } from '../../workspaces/workspaces.ts';
+import { createWorkspace, listWorkspaces } from '../../workspaces/workspaces.ts';
 import { jsonOption, requireOption, useDatabase } from '../runtime.ts';
-import { printJson, printLine } from '../output.ts';
+import { printJson, printLine, printTable } from '../output.ts';
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('workspaces');
@@ -18,5 +18,12 @@ export function registerWorkspaceCommands(program: Command): void {
     const w = await createWorkspace({ name, timezone: opts.timezone });
     if (opts.json) printJson({ id: String(w._id), name: w.name, slug: w.slug, timezone: w.timezone });
     else printLine(String(w._id));
+  });
+  jsonOption(ws.command('list').description('every workspace: id, name, slug, timezone')).action(async (opts: { json?: boolean }) => {
+    await useDatabase();
+    const rows = await listWorkspaces();
+    if (opts.json) return printJson(rows);
+    if (!rows.length) return printLine('No workspaces yet: create one with `pivotal workspace create --name NAME`.');
+    printTable(rows, ['id', 'name', 'slug', 'timezone']);
   });
 }

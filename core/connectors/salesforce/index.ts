@@ -68,7 +68,8 @@ function parseCursor<T>(schema: z.ZodType<T>, cursor: string): T {
 // describe results, kept briefly: every page needs the field list, and fields change rarely.
 const describeCache = new Map<string, { at: number; fields: Map<string, DescribeField> }>();
 async function describe(ctx: ConnectorContext, conn: Connection, object: string): Promise<Map<string, DescribeField>> {
-  const key = `${ctx.connectionId}:${object}`;
+  // Keyed by org too: a token check (one shared context id) must never see another org's fields.
+  const key = `${ctx.connectionId}:${conn.instanceUrl}:${object}`;
   const hit = describeCache.get(key);
   if (hit && Date.now() - hit.at < 10 * 60_000) return hit.fields;
   const res = await call(conn, `describe ${object}`, () => conn.sobject(object).describe());
