@@ -8,12 +8,13 @@ import { log } from '../core/log.ts';
 import { authorizeTeam } from '../core/slack/installations.ts';
 import { databaseReady } from '../core/db/connection.ts';
 import { registerListeners } from './listeners/index.ts';
-import { createInstallProvider, installUrlOptions, slackOAuthConfigured, verifyInstallToken } from '../core/slack/install.ts';
+import { createInstallProvider, installUrlOptions, slackOAuthConfigured, claimInstallToken } from '../core/slack/install.ts';
 import { isAppError } from '../core/errors.ts';
+import { closeConnectionsWithUnreadBodies } from '../core/http/unread-body.ts';
 
 /**
- * /slack/install (from a signed portal link) redirects to Slack's consent screen with
- * the workspace in the OAuth state; /slack/oauth_redirect stores the installation.
+ * /slack/install (a one-use link the portal gave a signed-in admin) redirects to Slack's
+ * consent screen with the workspace in the OAuth state; /slack/oauth_redirect stores the installation.
  * Our own routes around @slack/oauth's InstallProvider, so authorize() stays one
  * function for OAuth, CLI-linked and single-token teams alike.
  */
@@ -23,7 +24,7 @@ function mountInstallRoutes(receiver: InstanceType<typeof ExpressReceiver>): voi
     `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font:16px system-ui;margin:3rem auto;max-width:36rem"><h1>${title}</h1><p>${body}</p></body>`;
   receiver.router.get('/slack/install', async (req, res) => {
     try {
-      const workspaceId = verifyInstallToken(typeof req.query.token === 'string' ? req.query.token : undefined);
+      const workspaceId = await claimInstallToken(typeof req.query.token === 'string' ? req.query.token : undefined);
       await installer.handleInstallPath(req, res, {}, installUrlOptions(workspaceId));
     } catch (err) {
       res.status(isAppError(err) ? 400 : 500).type('html').send(page('Cannot start the Slack install', isAppError(err) ? err.message : 'Something went wrong; it has been logged.'));
@@ -95,6 +96,7 @@ export async function createBoltApp(): Promise<BoltHandle> {
   return {
     start: async (port: number, host?: string) => {
       server = (await receiver.start(host ? { port, host } : port)) as Server;
+      closeConnectionsWithUnreadBodies(server);
       const address = server.address();
       return typeof address === 'object' && address ? address.port : port;
     },

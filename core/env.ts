@@ -53,7 +53,8 @@ export const envSchema = z
       .optional(),
     PORT: port.default(3000),
     SLACK_PORT: port.default(3001),
-    APP_URL: url('public base URL of the portal').default('http://localhost:3000'),
+    // Unset: http://localhost:PORT, so printed URLs and links follow PORT.
+    APP_URL: url('public base URL of the portal').optional(),
     SESSION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     ENCRYPTION_KEY: base64Key32.optional(),
     SLACK_SIGNING_SECRET: optionalNonEmpty,
@@ -94,6 +95,11 @@ export const envSchema = z
     PIVOTAL_SYNC_PAGES_PER_SLICE: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(25),
     PIVOTAL_ADMIN_EMAIL: z.string().email('must be an email address').default('admin@localhost.localdomain'),
     SLACK_PUBLIC_URL: url('where Slack reaches the bot').optional(),
+    // Express "trust proxy" (hop count, or addresses/subnets); unset: X-Forwarded-* is ignored.
+    TRUST_PROXY: z
+      .string()
+      .refine((v) => /^\d{1,2}$/.test(v.trim()) || v.split(',').every((p) => /^(loopback|linklocal|uniquelocal|[0-9a-f.:]+(\/\d{1,3})?)$/i.test(p.trim())), 'must be a hop count (1) or a comma list of addresses/subnets (loopback, 10.0.0.0/8)')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
@@ -102,7 +108,7 @@ export const envSchema = z
     }
   });
 
-export type Env = z.infer<typeof envSchema> & { SESSION_SECRET: string; ENCRYPTION_KEY: string };
+export type Env = z.infer<typeof envSchema> & { APP_URL: string; SESSION_SECRET: string; ENCRYPTION_KEY: string };
 
 export class EnvError extends Error {
   readonly lines: string[];
@@ -130,6 +136,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   const secrets = env.SESSION_SECRET && env.ENCRYPTION_KEY ? null : devSecrets();
   return {
     ...env,
+    APP_URL: env.APP_URL ?? `http://localhost:${env.PORT}`,
     SESSION_SECRET: env.SESSION_SECRET ?? secrets!.SESSION_SECRET,
     ENCRYPTION_KEY: env.ENCRYPTION_KEY ?? secrets!.ENCRYPTION_KEY,
   };
@@ -156,6 +163,17 @@ function devSecrets(): { SESSION_SECRET: string; ENCRYPTION_KEY: string } {
     // another process won the race: use what it wrote
     return JSON.parse(fs.readFileSync(file, 'utf8')) as typeof secrets;
   }
+}
+
+/**
+ * Why this environment must not serve a public deployment: an https APP_URL outside
+ * production would show stack traces in pages and run on generated per-instance secrets.
+ */
+export function productionSafetyProblems(e: Env): string[] {
+  if (e.APP_URL.startsWith('https://') && e.NODE_ENV !== 'production') {
+    return [`NODE_ENV: must be "production" when APP_URL is https (${e.APP_URL}); development mode shows stack traces and generates its own secrets`];
+  }
+  return [];
 }
 
 let cached: Env | undefined;

@@ -1,10 +1,13 @@
 // What Remix loaders and actions receive as context.pivotal: the core services they may
 // call. Routes import types only, so core is loaded once per process.
 import { env } from '../core/env.ts';
-import { consumeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
+import { describeLoginToken, inviteMember, memberOf } from '../core/auth/login.ts';
+import { endSession, sessionMember, signInWithLink } from '../core/auth/sessions.ts';
 import { getWorkspace } from '../core/workspaces/workspaces.ts';
 import { workspaceOverview } from '../core/workspaces/health.ts';
 import { resolveWorkspaceAmbiguity, workspaceAmbiguities } from '../core/billing/ambiguous.ts';
+import { customerPortal } from '../core/customers/portal-services.ts';
+import { webhookPortal } from '../core/webhooks/portal-services.ts';
 import { queueStripeRun, saveStripeSettingsForm, stripeProblemsCsv, stripeSettingsView } from '../core/billing/settings.ts';
 import { connectionsAdmin } from '../core/sync/connections-admin.ts';
 import { slackPreview } from '../core/demo/slack-preview.ts';
@@ -17,7 +20,10 @@ export function portalContext() {
     appUrl: e.APP_URL,
     sessionSecret: e.SESSION_SECRET,
     secureCookies: e.APP_URL.startsWith('https://'),
-    consumeLoginToken,
+    describeLoginToken,
+    signInWithLink,
+    sessionMember,
+    endSession,
     memberOf,
     workspaceName: async (id: string) => (await getWorkspace(id)).name,
     workspaceFrame: async (id: string) => {
@@ -31,6 +37,8 @@ export function portalContext() {
     saveStripeSettingsForm,
     queueStripeRun,
     stripeProblemsCsv,
+    customers: customerPortal,
+    webhooks: webhookPortal,
     connections: connectionsAdmin,
     /** only under `npm run demo` */
     demoSlack: slackPreview(),

@@ -1,7 +1,7 @@
 // `npm start`: runs the roles named by PIVOTAL_ROLES (portal, bot, worker; default all)
 // against MONGODB_URI, or the embedded local database kept running alongside. Ctrl-C
 // stops everything, the database included.
-import { env, EnvError } from '../core/env.ts';
+import { env, EnvError, productionSafetyProblems } from '../core/env.ts';
 import { log } from '../core/log.ts';
 import { connectDatabase, type DatabaseHandle } from '../core/db/connection.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -16,6 +16,11 @@ try {
     process.exit(1);
   }
   throw err;
+}
+const unsafe = productionSafetyProblems(e);
+if (unsafe.length) {
+  console.error(`Pivotal refuses to start:\n${unsafe.map((l) => `  ${l}`).join('\n')}`);
+  process.exit(1);
 }
 
 const stops: (() => Promise<void>)[] = [];
@@ -59,8 +64,8 @@ try {
     const portal = await startPortal({ port: e.PORT });
     stops.push(() => portal.stop());
     console.log(`Pivotal portal: ${e.APP_URL}`);
-    const link = await firstStartSignIn();
-    if (link) console.log(`First start: sign in as the workspace owner with this one-time link (valid 24 h):\n  ${link}`);
+    const first = await firstStartSignIn();
+    if (first) console.log(first);
   }
   log.info({ roles }, 'Pivotal is running');
 } catch (err) {

@@ -21,6 +21,7 @@ import { slackClient, classifySlackError } from '../slack/client.ts';
 import { clearInstallationCache } from '../slack/installations.ts';
 import { ALERT_RULES, alertMessage, type AlertRule } from './rules.ts';
 import { withBilling } from '../billing/store.ts';
+import { recordActivity } from '../activity/activity.ts';
 
 export const ALERT_SEND_JOB = 'alerts.send';
 const MAX_ATTEMPTS = 8;
@@ -86,6 +87,7 @@ async function attemptDelivery(deliveryId: string, event: StoredDomainEvent, rul
         const res = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks as any, unfurl_links: false, unfurl_media: false });
         await finish(deliveryId, { status: 'sent', channel_id: channel, routed_to: routedTo, message_ts: res.ts ?? null, sent_at: new Date(), last_error: null, attempts: attempt });
         log.info({ ...ctx, channel, routed_to: routedTo }, 'alert sent');
+        if (customer) await recordActivity([{ workspaceId: event.workspace_id, customerId: customer._id, actor: 'slack', actorType: 'system', eventType: 'alert_sent', field: rule.kind, newValue: channel }]);
         return;
       } catch (err) {
         const failure = classifySlackError(err);

@@ -1,5 +1,6 @@
 // Portal sign-in by one-time link: an invite adds (or updates) the member and mints a
-// link valid for 24 hours that works once.
+// link valid for 24 hours that works once. Opening the link only shows who it signs in
+// (link previewers and mail scanners open links too); the sign-in is a POST.
 import { Types } from 'mongoose';
 import { LoginToken } from '../models/auth.ts';
 import { Workspace, MEMBER_ROLES, type MemberRole } from '../models/workspace.ts';
@@ -28,7 +29,17 @@ export interface SignedInMember {
   role: MemberRole;
 }
 
-/** Consumes a link token once; expired, used or unknown tokens are refused alike. */
+/** Who a link would sign in, without using it; expired, used or unknown links are refused alike. */
+export async function describeLoginToken(token: string): Promise<{ email: string; workspaceName: string }> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw new AppError('unauthorized', 'This sign-in link is not valid');
+  const doc = await LoginToken.findOne({ token_hash: sha256(token), used_at: null, expires_at: { $gt: new Date() } }, { workspace_id: 1, email: 1 }).lean();
+  if (!doc) throw new AppError('unauthorized', 'This sign-in link has expired or was already used; ask an admin for a new one');
+  const ws = await Workspace.findById(doc.workspace_id, { name: 1 }).lean();
+  if (!ws) throw new AppError('unauthorized', 'This sign-in link is not valid');
+  return { email: doc.email, workspaceName: ws.name };
+}
+
+/** Consumes a link token once (one atomic update, so concurrent uses get one winner); expired, used or unknown tokens are refused alike. */
 export async function consumeLoginToken(token: string): Promise<SignedInMember> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw new AppError('unauthorized', 'This sign-in link is not valid');
   const now = new Date();

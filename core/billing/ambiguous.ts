@@ -12,6 +12,7 @@ import { syncStripeCustomers } from '../connectors/stripe/billing-sync.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
 import { ConnectorError } from '../connectors/connector.ts';
 import { log } from '../log.ts';
+import { mayReadCustomer, type Viewer } from '../auth/permissions.ts';
 
 export type AmbiguityResolution = { id: string; winner: string } | { id: string; split: true };
 
@@ -31,8 +32,11 @@ export interface AmbiguityView {
   candidates: { stripe_customer_id: string; name: string | null; email: string | null; mrr: number; dashboard_url: string | null }[];
 }
 
-/** Every open ambiguity of a workspace's connected (not disconnected) Stripe connections, by domain. */
-export async function workspaceAmbiguities(workspaceId: string): Promise<AmbiguityView[]> {
+/**
+ * Every open ambiguity of a workspace's connected (not disconnected) Stripe connections, by
+ * domain; a member (viewer) sees only those of customers they own.
+ */
+export async function workspaceAmbiguities(workspaceId: string, viewer?: Viewer): Promise<AmbiguityView[]> {
   const wsId = new Types.ObjectId(workspaceId);
   const conns = new Map(
     (await Connection.find({ workspace_id: wsId, provider: 'stripe', state: { $ne: 'disconnected' } }, { mode: 1 }).lean()).map((c) => [String(c._id), c.mode ?? null]),
@@ -42,10 +46,11 @@ export async function workspaceAmbiguities(workspaceId: string): Promise<Ambigui
   if (!matches.length) return [];
   const customerIds = [...new Set(matches.map((m) => (m.customer_id ? String(m.customer_id) : null)).filter((x): x is string => !!x))];
   const customers = new Map(
-    (await Customer.find({ _id: { $in: customerIds.map((id) => new Types.ObjectId(id)) } }, { name: 1, display_id: 1 }).lean()).map((c) => [String(c._id), c]),
+    (await Customer.find({ _id: { $in: customerIds.map((id) => new Types.ObjectId(id)) } }, { name: 1, display_id: 1, owner_email: 1 }).lean()).map((c) => [String(c._id), c]),
   );
   return matches
     .filter((m) => conns.has(String(m.connection_id)))
+    .filter((m) => !viewer || mayReadCustomer(viewer, m.customer_id ? customers.get(String(m.customer_id)) : null))
     .map((m) => {
       const mode = (conns.get(String(m.connection_id)) ?? null) as AmbiguityView['mode'];
       const c = m.customer_id ? customers.get(String(m.customer_id)) : undefined;

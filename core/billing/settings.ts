@@ -17,6 +17,7 @@ import { queueSync } from '../sync/engine.ts';
 import { problemsCsv, runSummary, type Counts } from '../sync/runs.ts';
 import { SyncRun } from '../models/sync.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
+import { seesWholeWorkspace, type Viewer } from '../auth/permissions.ts';
 
 export interface StripeSettingsView {
   connection: { id: string; role: 'customer_source' | 'billing_signal'; mode: 'live' | 'test' | null; state: string };
@@ -42,7 +43,7 @@ export interface StripeSettingsView {
     progress: { done: number; total: number | null; phase: string | null };
     counts: Pick<Counts, 'matched' | 'unmatched' | 'skipped' | 'ambiguous' | 'updated' | 'unchanged' | 'errors'>;
   } | null;
-  /** The newest validation or preview. */
+  /** The newest validation or preview (its per-payer records only for owners and admins). */
   last_check: StripeCheckView | null;
 }
 
@@ -63,9 +64,11 @@ export interface StripeCheckView {
   problem_count: number;
   /** preview: what became of each of the first 10 Stripe customers */
   results: { stripe_customer_id: string; domain: string | null; outcome: string; dashboard_url: string | null }[];
+  /** true when the viewer is a member: the records name payers of customers they may not own */
+  records_hidden: boolean;
 }
 
-async function lastCheck(connectionId: Types.ObjectId, livemode: boolean): Promise<StripeCheckView | null> {
+async function lastCheck(connectionId: Types.ObjectId, livemode: boolean, showRecords: boolean): Promise<StripeCheckView | null> {
   const run = await SyncRun.findOne({ connection_id: connectionId, kind: { $in: [...CHECK_KINDS] } }).sort({ createdAt: -1 }).lean();
   if (!run) return null;
   const r = runSummary(run);
@@ -77,13 +80,15 @@ async function lastCheck(connectionId: Types.ObjectId, livemode: boolean): Promi
   return {
     kind: r.kind as StripeCheckView['kind'], status: r.status, finished_at: iso(r.finished_at),
     counts: billingCounts(r.counts),
-    problems: problems.slice(0, SHOWN_PROBLEMS), problem_count: problems.length, results: r.kind === 'preview' ? results : [],
+    problems: showRecords ? problems.slice(0, SHOWN_PROBLEMS) : [], problem_count: problems.length, results: r.kind === 'preview' && showRecords ? results : [],
+    records_hidden: !showRecords,
   };
 }
 
-/** The last validation's problem records as CSV (object type, record id, name, match key, problem). */
-export async function stripeProblemsCsv(workspaceId: string, connectionId: string): Promise<string> {
+/** The last validation's problem records as CSV (object type, record id, name, match key, problem); owners and admins only. */
+export async function stripeProblemsCsv(workspaceId: string, connectionId: string, viewer?: Viewer): Promise<string> {
   const conn = await stripeConnectionOf(workspaceId, connectionId);
+  if (viewer && !seesWholeWorkspace(viewer)) throw new AppError('forbidden', 'Only workspace owners and admins can download the problem records');
   const run = await SyncRun.findOne({ connection_id: conn._id, kind: 'validate' }).sort({ createdAt: -1 }).lean();
   return problemsCsv(((run?.problems ?? []) as { object_type: string; record_id: string; problem: string }[]));
 }
@@ -104,7 +109,7 @@ async function stripeConnectionOf(workspaceId: string, connectionId: string) {
   return conn;
 }
 
-export async function stripeSettingsView(workspaceId: string, connectionId: string): Promise<StripeSettingsView> {
+export async function stripeSettingsView(workspaceId: string, connectionId: string, viewer?: Viewer): Promise<StripeSettingsView> {
   const conn = await stripeConnectionOf(workspaceId, connectionId);
   const ws = await Workspace.findById(conn.workspace_id, { settings: 1 }).lean();
   const scope = scopeOf(conn.settings);
@@ -129,7 +134,7 @@ export async function stripeSettingsView(workspaceId: string, connectionId: stri
     writeback: conn.role === 'customer_source' ? conn.settings?.writeback === true : null,
     fx: fx.sort((a, b) => a.currency.localeCompare(b.currency)),
     last_run: await lastWalk(conn._id),
-    last_check: await lastCheck(conn._id, conn.mode !== 'test'),
+    last_check: await lastCheck(conn._id, conn.mode !== 'test', !viewer || seesWholeWorkspace(viewer)),
   };
 }
 

@@ -17,4 +17,5 @@ const activitySchema = new Schema({
   at: { type: Date, default: () => new Date() },
 });
 activitySchema.index({ customer_id: 1, at: -1 });
+activitySchema.index({ workspace_id: 1, customer_id: 1, at: 1 });
 export const Activity = defineModel('Activity', activitySchema, 'activities');

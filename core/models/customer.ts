@@ -94,6 +94,10 @@ customerSchema.index({ workspace_id: 1, search_grams: 1 }); // typo-tolerant sea
 customerSchema.index({ workspace_id: 1, owner_email: 1 });
 customerSchema.index({ workspace_id: 1, status: 1, 'health.score': 1 }); // Slack at-risk list
 customerSchema.index({ workspace_id: 1, 'billing.payment_status': 1, 'billing.mrr': -1 }); // Slack failing list
+customerSchema.index({ workspace_id: 1, status: 1, name_lower: 1 }); // portal list, default sort
+customerSchema.index({ workspace_id: 1, status: 1, 'billing.mrr': -1 }); // portal list by MRR
+customerSchema.index({ workspace_id: 1, 'health.bucket': 1, name_lower: 1 }); // portal list, health filter
+customerSchema.index({ workspace_id: 1, updatedAt: 1 }); // health rescoring of changed customers
 customerSchema.index({ 'billing.stripe_connection_id': 1 });
 customerSchema.index({ workspace_id: 1, 'billing.stripe_customer_ids': 1 });
 

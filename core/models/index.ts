@@ -10,3 +10,5 @@ export * from './slack.ts';
 export * from './events.ts';
 export * from './auth.ts';
 export * from './alerts.ts';
+export * from './health.ts';
+export * from './webhooks.ts';

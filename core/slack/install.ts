@@ -1,20 +1,25 @@
-// Multi-workspace Slack install (OAuth v2). The portal hands an admin a signed,
-// short-lived install link naming their workspace; the bot turns it into Slack's consent
-// redirect (state carries the workspace id); Slack's callback stores the installation
-// encrypted in MongoDB, mapped to exactly that workspace. Teams linked with
+// Multi-workspace Slack install (OAuth v2). A signed-in owner or admin opens the portal's
+// /connect/slack, which records a one-use grant for their workspace and sends their
+// browser to the bot's /slack/install with it; the bot uses the grant up (once, within 10
+// minutes) and redirects to Slack's consent screen, binding the browser with @slack/oauth's
+// state cookie. Slack's callback stores the installation encrypted in MongoDB, mapped to
+// exactly that workspace, replacing the workspace's previous team. Teams linked with
 // `pivotal slack link` live in the same collection.
-import crypto from 'node:crypto';
 import { InstallProvider, type Installation, type InstallationStore } from '@slack/oauth';
 import { SlackInstallation } from '../models/slack.ts';
 import { Workspace } from '../models/workspace.ts';
-import { decryptJson, encryptJson, encryptSecret, safeEqual } from '../crypto.ts';
+import { AuthGrant } from '../models/auth.ts';
+import { decryptJson, encryptJson, encryptSecret, randomToken, sha256 } from '../crypto.ts';
 import { env } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
+import type { SignedInMember } from '../auth/login.ts';
+import { clearInstallationCache } from './installations.ts';
+import { unlinkOtherTeams } from './teams.ts';
 
 export const SLACK_BOT_SCOPES = ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'channels:read', 'groups:read', 'users:read', 'users:read.email', 'team:read'];
-const INSTALL_LINK_TTL_MS = 60 * 60_000;
+const INSTALL_GRANT_TTL_MS = 10 * 60_000;
 
 /** Where Slack reaches the bot: SLACK_PUBLIC_URL, else APP_URL (with SLACK_PORT for localhost). */
 export function slackPublicUrl(): string {
@@ -25,25 +30,27 @@ export function slackPublicUrl(): string {
   return u.origin;
 }
 
-function sign(payload: string): string {
-  return crypto.createHmac('sha256', env().SESSION_SECRET).update(`slack-install:${payload}`).digest('base64url');
+/** Where an owner or admin starts the install: the portal, which knows who is signed in. */
+export function slackInstallStartUrl(): string {
+  return new URL('/connect/slack', env().APP_URL).toString();
 }
 
-export async function createSlackInstallLink(workspaceId: string): Promise<string> {
-  const id = parseObjectId(workspaceId, 'workspace');
-  if (!(await Workspace.exists({ _id: id }))) throw new AppError('not_found', `No workspace with id ${workspaceId}`);
-  const payload = `${String(id)}.${Date.now() + INSTALL_LINK_TTL_MS}`;
-  return `${slackPublicUrl()}/slack/install?token=${payload}.${sign(payload)}`;
+/** A one-use link to the bot's /slack/install for this signed-in owner or admin's workspace. */
+export async function createSlackInstallGrant(member: SignedInMember): Promise<string> {
+  if (member.role !== 'owner' && member.role !== 'admin') throw new AppError('forbidden', 'Only a workspace owner or admin can install Slack');
+  const id = parseObjectId(member.workspaceId, 'workspace');
+  if (!(await Workspace.exists({ _id: id }))) throw new AppError('not_found', `No workspace with id ${member.workspaceId}`);
+  const token = randomToken(32);
+  await AuthGrant.create({ nonce_hash: sha256(token), kind: 'slack_install', workspace_id: id, email: member.email, expires_at: new Date(Date.now() + INSTALL_GRANT_TTL_MS) });
+  return `${slackPublicUrl()}/slack/install?token=${token}`;
 }
 
-/** The workspace id an install link was made for; throws when forged or expired. */
-export function verifyInstallToken(token: string | undefined): string {
-  const parts = (token ?? '').split('.');
-  if (parts.length !== 3) throw new AppError('unauthorized', 'This install link is not valid: start the install from the Pivotal portal');
-  const [workspaceId, exp, sig] = parts as [string, string, string];
-  if (!safeEqual(sign(`${workspaceId}.${exp}`), sig)) throw new AppError('unauthorized', 'This install link is not valid: start the install from the Pivotal portal');
-  if (!(Number(exp) > Date.now())) throw new AppError('unauthorized', 'This install link has expired: start the install again from the Pivotal portal');
-  return workspaceId;
+/** Uses an install link up (deleting its grant, so a second use finds nothing); returns its workspace id. */
+export async function claimInstallToken(token: string | undefined): Promise<string> {
+  if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw new AppError('unauthorized', 'This install link is not valid: start the install from the Pivotal portal');
+  const grant = await AuthGrant.findOneAndDelete({ nonce_hash: sha256(token), kind: 'slack_install', expires_at: { $gt: new Date() } }).lean();
+  if (!grant) throw new AppError('unauthorized', 'This install link expired or was already used: start the install again from the Pivotal portal');
+  return String(grant.workspace_id);
 }
 
 /** The installation store Bolt's OAuth flow writes to (team → workspace, tokens encrypted). */
@@ -75,6 +82,9 @@ export const mongoInstallationStore: InstallationStore = {
       { upsert: true },
     );
     await Workspace.updateOne({ _id: parseObjectId(workspaceId, 'workspace') }, { $set: { slack_team_id: teamId } });
+    // One Slack team per workspace: a re-install into another team replaces the old one.
+    await unlinkOtherTeams(workspaceId, teamId);
+    clearInstallationCache(teamId);
     log.info({ team: teamId, workspace: workspaceId }, 'slack app installed');
   },
   async fetchInstallation(query) {

@@ -7,6 +7,7 @@ import { encryptSecret } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import { getWorkspace } from '../workspaces/workspaces.ts';
 import { clearInstallationCache } from './installations.ts';
+import { unlinkOtherTeams } from './teams.ts';
 import { classifySlackError, slackClient } from './client.ts';
 
 /**
@@ -54,6 +55,7 @@ export async function linkSlackTeam(input: { workspaceId: string; teamId: string
   const update: Record<string, unknown> = { slack_team_id: input.teamId };
   if (input.defaultChannelId) update['settings.alerts.default_channel_id'] = input.defaultChannelId;
   await Workspace.updateOne({ _id: ws._id }, { $set: update });
+  await unlinkOtherTeams(ws._id, input.teamId); // one Slack team per workspace
   clearInstallationCache(input.teamId);
   return { workspaceId: String(ws._id), teamId: input.teamId, defaultChannelId: input.defaultChannelId ?? ws.settings?.alerts?.default_channel_id ?? null, installationId: String(install!._id) };
 }

@@ -9,7 +9,7 @@ import { decryptSecret } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import { getWorkspace } from '../workspaces/workspaces.ts';
 import { classifySlackError, slackClient } from './client.ts';
-import { createSlackInstallLink, slackOAuthConfigured } from './install.ts';
+import { slackInstallStartUrl, slackOAuthConfigured } from './install.ts';
 import { slackChannelId } from './link.ts';
 
 export const ALERT_TYPES = [
@@ -47,7 +47,8 @@ export async function slackView(workspaceId: string) {
   const linked = await Customer.find({ workspace_id: ws._id, slack_channel_id: { $ne: null }, status: { $ne: 'archived' } }, { display_id: 1, name: 1, slack_channel_id: 1 }).sort({ name_lower: 1 }).limit(200).lean();
   return {
     team: install ? { id: install.team_id, name: install.team_name ?? install.team_id, status: install.status, status_reason: install.status_reason ?? null, source: install.source } : null,
-    install_url: slackOAuthConfigured() ? await createSlackInstallLink(String(ws._id)) : null,
+    // The portal's /connect/slack mints a one-use install link for the signed-in admin.
+    install_url: slackOAuthConfigured() ? slackInstallStartUrl() : null,
     default_channel_id: (alerts.default_channel_id as string | null) ?? null,
     alert_types: ALERT_TYPES.map((t) => ({ ...t, on: alerts[t.key] !== false })),
     channels: list,

@@ -15,6 +15,7 @@ import { Types } from 'mongoose';
 import { Customer, type CustomerStatus } from '../models/customer.ts';
 import { Contact } from '../models/contact.ts';
 import { Activity } from '../models/activity.ts';
+import { connectionActor } from '../activity/activity.ts';
 import { SourceLink, AmbiguousMatch, SyncError } from '../models/sync.ts';
 import { createCustomers, derivedSearchFields } from '../customers/customers.ts';
 import { isDuplicateKeyError } from '../errors.ts';
@@ -333,7 +334,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
   const ambiguous: { domain: string; customer_id: Types.ObjectId | null; candidates: unknown[] }[] = [];
 
   const activity = (customerId: Types.ObjectId, event_type: string, field: string | null, old_value: unknown, new_value: unknown) =>
-    activities.push({ workspace_id: conn.workspace_id, customer_id: customerId, actor: `${conn.provider}`, actor_type: SYNC_ACTOR, event_type, field, old_value: old_value ?? null, new_value: new_value ?? null, at: now });
+    activities.push({ workspace_id: conn.workspace_id, customer_id: customerId, actor: connectionActor(conn), actor_type: SYNC_ACTOR, event_type, field, old_value: old_value ?? null, new_value: new_value ?? null, at: now });
   const sourceRef = (rec: SourceRecord) => ({ connection_id: conn._id, provider: conn.provider, object_type: rec.objectType, external_id: rec.externalId, url: rec.url ?? null });
   const updateLink = (rec: SourceRecord, link: LinkEntry, hash: string, extra: Record<string, unknown> = {}) => {
     linkUpdates.push({ updateOne: { filter: { connection_id: conn._id, object_type: objectType, external_id: rec.externalId }, update: { $set: { content_hash: hash, source_modified_at: rec.modifiedAt, last_run_id: runId, ...extra } } } });
@@ -662,7 +663,7 @@ export async function archiveUnseen(env: ApplyEnv, objectType: string, runId: Ty
   if (live.length === 0) return 0;
   const now = new Date();
   await Customer.updateMany({ _id: { $in: live.map((c) => c._id) } }, { $set: { status: 'archived', status_changed_at: now, archived_at: now, archived_reason: 'deleted_in_source' } });
-  await Activity.insertMany(live.map((c) => ({ workspace_id: conn.workspace_id, customer_id: c._id, actor: conn.provider, actor_type: SYNC_ACTOR, event_type: 'archived', field: 'status', old_value: c.status, new_value: 'archived', at: now })));
+  await Activity.insertMany(live.map((c) => ({ workspace_id: conn.workspace_id, customer_id: c._id, actor: connectionActor(conn), actor_type: SYNC_ACTOR, event_type: 'archived', field: 'status', old_value: c.status, new_value: 'archived', at: now })));
   for (const c of live) {
     const e = idx?.customers.get(String(c._id));
     if (e) Object.assign(e, { status: 'archived', reason: 'deleted_in_source' });

@@ -5,6 +5,7 @@ import { Types } from 'mongoose';
 import { Connection } from '../models/connection.ts';
 import { SlackInstallation } from '../models/slack.ts';
 import { AmbiguousMatch } from '../models/sync.ts';
+import { WebhookEndpoint } from '../models/webhooks.ts';
 import { connectionStatus } from '../sync/connections.ts';
 
 export interface WorkspaceOverview {
@@ -45,6 +46,9 @@ export async function workspaceOverview(workspaceId: string): Promise<WorkspaceO
   if (ambiguousOpen) {
     const n = ambiguousOpen === 1 ? '1 domain is' : `${ambiguousOpen} domains are`;
     alerts.push({ level: 'warning', message: `Stripe: ${n} billed by several Stripe customers; their MRR is added together until you pick one or split the customer.` });
+  }
+  for (const e of await WebhookEndpoint.find({ workspace_id: wsId, state: 'disabled', disabled_reason: { $regex: '^Disabled after' } }, { url: 1, disabled_reason: 1 }).lean()) {
+    alerts.push({ level: 'error', message: `Outbound webhook ${e.url}: ${e.disabled_reason}` });
   }
   return { connections, alerts, ambiguous_open: ambiguousOpen };
 }

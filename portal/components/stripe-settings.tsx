@@ -33,7 +33,13 @@ export function StripeSections({ canEdit, s, busy, timezone }: { canEdit: boolea
           Validate reads Stripe without writing and lists the records that will not match. Preview really syncs the first 10 Stripe
           customers and shows what became of each.
         </p>
-        <LastCheck check={s.last_check} csvHref={`/connections/${s.connection.id}/problems.csv`} timezone={timezone} />
+        {s.last_check?.records_hidden ? (
+          <p className="muted">
+            {`Last ${s.last_check.kind}: ${s.last_check.status}${s.last_check.kind === 'validate' ? `, ${s.last_check.problem_count} problem record${s.last_check.problem_count === 1 ? '' : 's'}` : ''}. Owners and admins see the records.`}
+          </p>
+        ) : (
+          <LastCheck check={s.last_check} csvHref={`/connections/${s.connection.id}/problems.csv`} timezone={timezone} />
+        )}
         {canEdit ? (
           <Form method="post" className="actions">
             <button type="submit" name="intent" value="validate" className="secondary" disabled={busy || s.connection.state !== 'connected'}>

@@ -1,9 +1,11 @@
-// The bar at the top of every page (errors included): product, the admin pages, who is signed in.
+// The bar at the top of every page (errors included): product, the admin pages, who is signed in, sign out.
 const ADMIN_LINKS = [
   ['/', 'Workspace'],
+  ['/customers', 'Customers'],
   ['/connections/new', 'Connect'],
   ['/members', 'Members'],
   ['/slack', 'Slack'],
+  ['/webhooks', 'Webhooks'],
 ] as const;
 
 export function TopBar({ member }: { member: { email: string; role: string } | null }) {
@@ -23,9 +25,14 @@ export function TopBar({ member }: { member: { email: string; role: string } | n
         </nav>
       ) : null}
       {member ? (
-        <span className="muted who">
-          {member.email} · {member.role}
-        </span>
+        <form method="post" action="/logout" className="signout" style={{ marginLeft: 'auto', display: 'flex', gap: '.75rem', alignItems: 'center' }}>
+          <span className="muted who">
+            {member.email} · {member.role}
+          </span>
+          <button type="submit" className="secondary">
+            Sign out
+          </button>
+        </form>
       ) : null}
     </header>
   );

@@ -1,23 +1,26 @@
 // GET /connect/:provider and /connect/:provider/callback — OAuth connect flows for
 // hubspot, salesforce and stripe. Only a signed-in owner or admin may start one; the
-// workspace comes from their session, never from the query string.
+// workspace comes from their session, never from the query string, and only that admin,
+// in that browser (a nonce cookie), can finish it, once.
 import { Router, type Request } from 'express';
 import { finishOAuthConnect, startOAuthConnect } from '../../core/sync/oauth-connect.ts';
-import { memberOf } from '../../core/auth/login.ts';
+import { sessionMember } from '../../core/auth/sessions.ts';
 import { env } from '../../core/env.ts';
-import { isAppError } from '../../core/errors.ts';
+import { AppError, isAppError } from '../../core/errors.ts';
+import { createSlackInstallGrant, slackOAuthConfigured } from '../../core/slack/install.ts';
 import { log } from '../../core/log.ts';
-import { sessionStorage } from '../session.server.ts';
+import { connectNonceCookie, signedInMember } from '../session.server.ts';
 import { simplePage } from './page.ts';
 
 export const connectRouter: Router = Router();
 
-async function signedInAdmin(req: Request) {
+function sessionContext() {
   const e = env();
-  const session = await sessionStorage(e.SESSION_SECRET, e.APP_URL.startsWith('https://')).getSession(req.headers.cookie);
-  const workspaceId = session.get('workspaceId');
-  const email = session.get('email');
-  const member = workspaceId && email ? await memberOf(workspaceId, email) : null;
+  return { sessionSecret: e.SESSION_SECRET, secureCookies: e.APP_URL.startsWith('https://'), sessionMember };
+}
+
+async function signedInAdmin(req: Request) {
+  const member = await signedInMember(sessionContext(), req);
   return member && (member.role === 'owner' || member.role === 'admin') ? member : null;
 }
 
@@ -26,6 +29,22 @@ const statusFor = (err: unknown) => {
   return ({ unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, config: 503 } as Record<string, number>)[err.code] ?? 400;
 };
 
+// Slack's install: a one-use link to the bot for this admin's workspace (core/slack/install.ts).
+connectRouter.get('/connect/slack', async (req, res) => {
+  try {
+    const member = await signedInAdmin(req);
+    if (!member) {
+      res.status(401).type('html').send(simplePage('Sign in first', 'Only a workspace owner or admin can install Pivotal in Slack. Sign in with your one-time link, then try again.'));
+      return;
+    }
+    if (!slackOAuthConfigured()) throw new AppError('config', 'The Slack install is not configured on this Pivotal instance (set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET), or link a team with `pivotal slack link`');
+    res.redirect(302, await createSlackInstallGrant(member));
+  } catch (err) {
+    if (!isAppError(err)) log.error({ err }, 'slack install start failed');
+    res.status(statusFor(err)).type('html').send(simplePage('Cannot install Slack', isAppError(err) ? err.message : 'Something went wrong on our side. It has been logged.'));
+  }
+});
+
 connectRouter.get('/connect/:provider', async (req, res, next) => {
   try {
     const member = await signedInAdmin(req);
@@ -33,12 +52,14 @@ connectRouter.get('/connect/:provider', async (req, res, next) => {
       res.status(401).type('html').send(simplePage('Sign in first', 'Only a workspace owner or admin can connect a provider. Sign in with your one-time link, then try again.'));
       return;
     }
-    const url = startOAuthConnect({
+    const { url, nonce } = await startOAuthConnect({
       workspaceId: member.workspaceId,
+      email: member.email,
       provider: req.params.provider as never,
       role: req.query.role === 'billing_signal' ? 'billing_signal' : 'customer_source',
       mode: req.query.mode === 'test' ? 'test' : req.query.mode === 'live' ? 'live' : undefined,
     });
+    res.setHeader('Set-Cookie', await connectNonceCookie(sessionContext()).serialize(nonce));
     res.redirect(302, url);
   } catch (err) {
     // OAuth not configured: the portal's page (503) names the variables and offers the token form.
@@ -51,7 +72,18 @@ connectRouter.get('/connect/:provider', async (req, res, next) => {
 connectRouter.get('/connect/:provider/callback', async (req, res) => {
   const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
   try {
-    const result = await finishOAuthConnect({ provider: req.params.provider, code: q('code'), state: q('state'), error: q('error'), errorDescription: q('error_description') });
+    const member = await signedInAdmin(req);
+    if (!member) {
+      res.status(401).type('html').send(simplePage('Sign in first', 'Finish connecting while signed in as the workspace owner or admin who started it: sign in, then start again from the portal.'));
+      return;
+    }
+    const cookie = connectNonceCookie(sessionContext());
+    const browserNonce: unknown = await cookie.parse(req.headers.cookie ?? null);
+    res.setHeader('Set-Cookie', await cookie.serialize('', { maxAge: 0 }));
+    const result = await finishOAuthConnect({
+      provider: req.params.provider, code: q('code'), state: q('state'), error: q('error'), errorDescription: q('error_description'),
+      browserNonce: typeof browserNonce === 'string' ? browserNonce : undefined, member,
+    });
     log.info({ provider: result.provider, connection: result.connectionId, reconnected: result.reconnected }, 'provider connected');
     res.redirect(302, `/?connected=${encodeURIComponent(result.provider)}&connection=${result.connectionId}`);
   } catch (err) {

@@ -37,6 +37,10 @@ export default function Index() {
             <section className="card">
               <h1>{member.workspace}</h1>
               <p>{`You are signed in as ${member.email} (${member.role}).`}</p>
+              <p>
+                <a href="/customers">Customers</a>
+                {member.role !== 'member' ? <> · <a href="/webhooks">Outbound webhooks</a></> : null}
+              </p>
               {member.role !== 'member' ? (
                 <details className="cli-hint">
                   <summary>

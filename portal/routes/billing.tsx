@@ -18,7 +18,8 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
   return json({
     member: { email: member.email, role: member.role },
     canResolve: canResolve(member.role),
-    matches: await pivotal.workspaceAmbiguities(member.workspaceId),
+    // A member sees only the domains of customers they own.
+    matches: await pivotal.workspaceAmbiguities(member.workspaceId, member),
   });
 }
 

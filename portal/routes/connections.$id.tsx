@@ -19,7 +19,7 @@ export async function loader({ context, request, params }: LoaderFunctionArgs) {
   const member = await requireMember(pivotal, request);
   try {
     const page = await pivotal.connections.page(member.workspaceId, params.id ?? '');
-    const stripe = page.overview.provider === 'stripe' ? await pivotal.stripeSettingsView(member.workspaceId, page.overview.id) : null;
+    const stripe = page.overview.provider === 'stripe' ? await pivotal.stripeSettingsView(member.workspaceId, page.overview.id, member) : null;
     const option = pivotal.connections.options().find((o) => o.provider === page.overview.provider && o.role === page.overview.role) ?? null;
     return json({ member: { email: member.email, role: member.role }, canEdit: isAdmin(member.role), workspace: await pivotal.workspaceFrame(member.workspaceId), ...page, stripe, option });
   } catch (e) {

@@ -41,6 +41,8 @@ describe('npm run demo', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     await page.goto(link);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
     const rows = await page.locator('table.grid tbody tr').allTextContents();
     expect(rows.join('\n')).toMatch(/HubSpot/);
     expect(rows.join('\n')).toMatch(/Stripe \(test\)/);

@@ -29,6 +29,12 @@ let portal: PortalServer;
 let browser: Browser;
 let stripe: FakeStripe;
 const shots = path.join(repoRoot, 'test-results');
+/** Opens a one-time link and confirms it, as a person does; lands on the workspace home. */
+async function signIn(page: Awaited<ReturnType<typeof newPage>>, link: string) {
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
+}
 /** A fresh browser context; waits fail after 10 s with what they waited for, not at the test timeout. */
 async function newPage() {
   const page = await browser.newPage();
@@ -64,7 +70,13 @@ describe('portal sign-in', () => {
     await inviteMember({ workspaceId: String(ws._id), email: 'olivia@acme.com', role: 'owner' });
     const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'dana@acme.com', role: 'admin' });
     const page = await newPage();
+    // Opening the link (as a Slack or mail link previewer does) only asks to confirm.
     await page.goto(link);
+    await page.goto(link);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Sign in to Acme Success');
+    await page.screenshot({ path: path.join(shots, 'portal-sign-in-confirm.png') });
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/');
     await expect(page.locator('h1').textContent()).resolves.toBe('Acme Success');
     await expect(page.locator('main').textContent()).resolves.toContain('You are signed in as dana@acme.com (admin).');
     await page.screenshot({ path: path.join(shots, 'portal-home.png'), fullPage: true });
@@ -74,6 +86,11 @@ describe('portal sign-in', () => {
     expect(res!.status()).toBe(401);
     await expect(again.locator('h1').textContent()).resolves.toBe('Sign-in link not accepted');
     await again.screenshot({ path: path.join(shots, 'portal-link-used.png') });
+
+    // Sign out ends the session: the home page asks to sign in again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Welcome to Pivotal');
   });
 
   it('tells admins on the home page when a connection needs re-authorization or Slack stopped working', async () => {
@@ -83,7 +100,7 @@ describe('portal sign-in', () => {
     await SlackInstallation.create({ team_id: 'T0BROKEN1', team_name: 'Acme Slack', workspace_id: ws._id, bot_token: encryptSecret('xoxb-1'), status: 'broken', status_reason: 'token_revoked' });
     const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'owner@needs.test', role: 'owner' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     const banners = await page.locator('[role=alert]').allTextContents();
     expect(banners.join('\n')).toContain('HubSpot needs to be reconnected: HubSpot refused the refresh token: reconnect HubSpot. Syncing resumes once it is.');
     expect(banners.join('\n')).toContain('Slack (Acme Slack) stopped accepting');
@@ -123,25 +140,30 @@ describe('billing matches', () => {
   const billingOf = async (domain: string) =>
     (await attachBilling(await Customer.find({ workspace_id: workspaceId, domain }).sort({ display_id: 1 }).lean())).map((c: any) => [c.name, c.billing?.stripe_customer_id ?? null, c.billing?.mrr ?? null]);
 
-  it('members see the matches but cannot settle them; bad and cross-site posts change nothing', async () => {
+  it('members see the matches of customers they own but cannot settle them; bad and cross-site posts change nothing', async () => {
     await inviteMember({ workspaceId, email: 'owner@billing.test', role: 'owner' }); // the first member always becomes owner
     const { link } = await inviteMember({ workspaceId, email: 'csm@billing.test', role: 'member' });
+    await Customer.updateOne({ workspace_id: workspaceId, domain: 'dup.com' }, { $set: { owner_email: 'csm@billing.test' } });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     await page.goto(new URL('/billing', page.url()).toString());
-    await expect(page.getByRole('region').count()).resolves.toBe(2);
+    // Twin is not theirs: its payers' emails and MRR stay hidden.
+    await expect(page.getByRole('region').count()).resolves.toBe(1);
+    await expect(page.locator('main').textContent()).resolves.not.toContain('twin.io');
+    await expect(page.locator('main').textContent()).resolves.not.toContain('ops@twin.io');
+    await page.screenshot({ path: path.join(shots, 'portal-billing-member.png'), fullPage: true });
     await expect(page.locator('main').textContent()).resolves.toContain('Ask a workspace owner or admin to settle these.');
-    expect(await page.getByRole('button').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Keep only|Split into/ }).count()).toBe(0);
     const match = String((await AmbiguousMatch.findOne({ workspace_id: workspaceId, domain: 'dup.com' }).lean())!._id);
     const post = (p: typeof page, form: Record<string, string>, headers: Record<string, string> = {}) =>
-      p.request.post(new URL('/billing?_data=routes%2Fbilling', p.url()).toString(), { form, headers });
+      p.request.post(new URL('/billing?_data=routes%2Fbilling', p.url()).toString(), { form, headers: { Origin: new URL(p.url()).origin, ...headers } });
     const res = await post(page, { intent: 'split', match });
     expect(res.status()).toBe(403);
     expect((await res.json()).message).toBe('Only workspace owners and admins can settle billing matches.');
 
     const { link: adminLink } = await inviteMember({ workspaceId, email: 'admin2@billing.test', role: 'admin' });
     const admin = await newPage();
-    await admin.goto(adminLink);
+    await signIn(admin, adminLink);
     const bad = await post(admin, { intent: 'winner', match: 'nope' });
     expect(bad.status()).toBe(400);
     expect((await bad.json()).message).toBe('Choose a Stripe customer to keep, or split the customer.');
@@ -155,7 +177,7 @@ describe('billing matches', () => {
     expect(await billingOf('dup.com')).toEqual([['Dup', expect.stringMatching(/^cus_/), 4000]]);
     const { link } = await inviteMember({ workspaceId, email: 'admin@billing.test', role: 'admin' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     expect((await page.locator('[role=alert]').allTextContents()).join('\n')).toContain('Stripe: 2 domains are billed by several Stripe customers');
     await page.screenshot({ path: path.join(shots, 'portal-billing-banner.png'), fullPage: true });
     await page.getByRole('link', { name: 'Review the billing matches →' }).click();
@@ -182,7 +204,7 @@ describe('billing matches', () => {
 
     // Settled is settled: a second decision on the same domain is refused.
     const dupMatch = String((await AmbiguousMatch.findOne({ workspace_id: workspaceId, domain: 'dup.com' }).lean())!._id);
-    const again = await page.request.post(new URL('/billing?_data=routes%2Fbilling', page.url()).toString(), { form: { intent: 'split', match: dupMatch } });
+    const again = await page.request.post(new URL('/billing?_data=routes%2Fbilling', page.url()).toString(), { form: { intent: 'split', match: dupMatch }, headers: { Origin: new URL(page.url()).origin } });
     expect(again.status()).toBe(409);
     expect((await again.json()).message).toBe('dup.com was already settled');
 
@@ -228,7 +250,7 @@ describe('Stripe connection settings', () => {
     expect(await mrr()).toEqual({ 'acme.com': 12000, 'euro.de': 10800 }); // built-in EUR 1.08
     const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     await page.getByRole('link', { name: 'Stripe (test)' }).click();
     await page.waitForURL(`**/connections/${connectionId}`);
     await expect(page.locator('h1').textContent()).resolves.toBe('Stripebilling signaltest mode');
@@ -265,7 +287,7 @@ describe('Stripe connection settings', () => {
   it('shows what the last walk matched, and Run sync now queues a full walk', async () => {
     const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     await page.goto(new URL(`/connections/${connectionId}`, page.url()).toString());
     const last = page.getByRole('region', { name: 'Last sync' });
     await expect(last.locator('p').first().textContent()).resolves.toMatch(/^full sync succeeded · finished /);
@@ -288,7 +310,7 @@ describe('Stripe connection settings', () => {
   it('explains bad input and keeps the saved settings', async () => {
     const { link } = await inviteMember({ workspaceId, email: 'admin@settings.test', role: 'admin' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     await page.goto(new URL(`/connections/${connectionId}`, page.url()).toString());
     await page.getByLabel('Workspace rates').fill('EUR = 1.2\neuros 3');
     await page.getByRole('button', { name: 'Save settings' }).click();
@@ -306,21 +328,22 @@ describe('Stripe connection settings', () => {
   it('members read the settings but cannot change them; other workspaces get a 404', async () => {
     const { link } = await inviteMember({ workspaceId, email: 'csm@settings.test', role: 'member' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     const url = new URL(`/connections/${connectionId}`, page.url()).toString();
     await page.goto(url);
     await expect(page.locator('main').textContent()).resolves.toContain('Only owners and admins can change these settings.');
     expect(await page.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Run sync now' }).count()).toBe(0);
     expect(await page.getByLabel('All active subscriptions').isDisabled()).toBe(true);
-    const res = await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { scope: 'all' } });
+    expect((await page.request.get(new URL(`/connections/${connectionId}/problems.csv`, url).toString())).status()).toBe(403);
+    const res = await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { scope: 'all' }, headers: { Origin: new URL(url).origin } });
     expect(res.status()).toBe(403);
-    expect((await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { intent: 'sync' } })).status()).toBe(403);
+    expect((await page.request.post(`${url}?_data=routes%2Fconnections.%24id`, { form: { intent: 'sync' }, headers: { Origin: new URL(url).origin } })).status()).toBe(403);
 
     const other = await createWorkspace({ name: 'Elsewhere' });
     const { link: otherLink } = await inviteMember({ workspaceId: String(other._id), email: 'owner@elsewhere.test', role: 'owner' });
     const stranger = await newPage();
-    await stranger.goto(otherLink);
+    await signIn(stranger, otherLink);
     const missing = await stranger.goto(url);
     expect(missing!.status()).toBe(404);
     await expect(stranger.locator('h1').textContent()).resolves.toBe('Not found');
@@ -334,7 +357,7 @@ describe('Stripe connection settings', () => {
     b.insertSubscription({ customer: solo, items: [{ price }] } as any);
     const { link } = await inviteMember({ workspaceId, email: 'checker@settings.test', role: 'admin' });
     const page = await newPage();
-    await page.goto(link);
+    await signIn(page, link);
     await page.goto(new URL(`/connections/${connectionId}`, page.url()).toString());
     const check = page.getByRole('region', { name: 'Check before syncing' });
     await expect(check.textContent()).resolves.toContain('Not validated yet.');
@@ -362,8 +385,17 @@ describe('Stripe connection settings', () => {
 
     const other = await createWorkspace({ name: 'Nosy' });
     const { link: nosyLink } = await inviteMember({ workspaceId: String(other._id), email: 'owner@nosy.test', role: 'owner' });
+    // A member sees that a validation ran, not the payers it listed.
+    const { link: csmLink } = await inviteMember({ workspaceId, email: 'csm2@settings.test', role: 'member' });
+    const csm = await newPage();
+    await signIn(csm, csmLink);
+    await csm.goto(new URL(`/connections/${connectionId}`, csm.url()).toString());
+    const csmCheck = await csm.getByRole('region', { name: 'Check before syncing' }).textContent();
+    expect(csmCheck).toContain('Owners and admins see the records.');
+    expect(csmCheck).not.toContain(solo);
+
     const nosy = await newPage();
-    await nosy.goto(nosyLink);
+    await signIn(nosy, nosyLink);
     expect((await nosy.request.get(new URL(`/connections/${connectionId}/problems.csv`, nosy.url()).toString())).status()).toBe(404);
   });
 });

@@ -45,7 +45,12 @@ const ALERTS = 'C0ALERTS1';
 async function newPage(link?: string) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(30_000); // a shared 2-core machine can be slow; waits still fail with what they waited for
-  if (link) await page.goto(link);
+  if (link) {
+    // The link opens a confirm page; signing in is its button.
+    await page.goto(link);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
+  }
   return page;
 }
 
@@ -275,7 +280,7 @@ describe('Slack, members and roles', () => {
     }
     // The OAuth start (an express route) refuses members too.
     expect((await page.request.get(`${base}/connect/hubspot`, { maxRedirects: 0 })).status()).toBe(401);
-    const post = (p: string, route: string, form: Record<string, string>) => page.request.post(`${base}${p}?_data=${encodeURIComponent(route)}`, { form });
+    const post = (p: string, route: string, form: Record<string, string>) => page.request.post(`${base}${p}?_data=${encodeURIComponent(route)}`, { form, headers: { Origin: base } });
     expect((await post(`/connections/${connectionId}`, 'routes/connections.$id', { intent: 'disconnect' })).status()).toBe(403);
     expect((await post(`/connections/${connectionId}/mapping`, 'routes/connections.$id_.mapping', { intent: 'save', mapping: '{"mapping":[]}' })).status()).toBe(403);
     expect((await post(`/connections/${connectionId}/errors`, 'routes/connections.$id_.errors', { intent: 'ignore-all' })).status()).toBe(403);

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testDatabaseUri } from '../helpers/db.ts';
+import { signInCookie } from '../helpers/portal.ts';
 import { canConnect, freePort } from '../../core/db/local-database.ts';
 import { repoRoot } from '../../core/paths.ts';
 
@@ -42,8 +44,9 @@ function startPivotal(env: Record<string, string>) {
 describe('npm start', () => {
   it('serves the probes on both ports, prints the URL and a working sign-in link, and stops cleanly on Ctrl-C', async () => {
     const [port, slackPort, dbPort] = [await freePort(), await freePort(), await freePort()];
+    // No APP_URL: the printed URL and the sign-in link follow PORT.
     const appUrl = `http://localhost:${port}`;
-    const run = startPivotal({ PORT: String(port), SLACK_PORT: String(slackPort), PIVOTAL_DB_PORT: String(dbPort), APP_URL: appUrl });
+    const run = startPivotal({ PORT: String(port), SLACK_PORT: String(slackPort), PIVOTAL_DB_PORT: String(dbPort), APP_URL: '' });
     child = run.proc;
     const out = await run.waitForOutput(/sign in as the workspace owner[^\n]*\n\s+(\S+)/);
     expect(out).toContain(`Pivotal portal: ${appUrl}`);
@@ -61,9 +64,7 @@ describe('npm start', () => {
     // the one-time link signs the owner in once
     const link = /sign in as the workspace owner[^\n]*\n\s+(\S+)/.exec(out)![1]!;
     expect(link.startsWith(`${appUrl}/login/`)).toBe(true);
-    const signIn = await fetch(link.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
-    expect(signIn.status).toBe(302);
-    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = await signInCookie(link.replace('localhost', '127.0.0.1'));
     const home = await (await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie } })).text();
     expect(home).toContain('You are signed in as admin@localhost.localdomain (owner)');
     expect((await fetch(link.replace('localhost', '127.0.0.1'), { redirect: 'manual' })).status).toBe(401);
@@ -81,6 +82,25 @@ describe('npm start', () => {
     expect(out).toMatch(/PORT: /);
     expect(out).toMatch(/APP_URL: must be an http\(s\) URL/);
     expect(out).toMatch(/PIVOTAL_ROLES: must be a comma list of portal, bot, worker/);
+  });
+
+  it('refuses to serve an https APP_URL outside production', async () => {
+    const run = startPivotal({ APP_URL: 'https://pivotal.example.com', PIVOTAL_ROLES: 'portal' });
+    expect(await run.exited).toBe(1);
+    expect(run.output.join('')).toContain('NODE_ENV: must be "production" when APP_URL is https');
+  });
+
+  it('in production, the first start says how to create the owner\'s sign-in link instead of printing one', async () => {
+    const port = await freePort();
+    const run = startPivotal({
+      NODE_ENV: 'production', PIVOTAL_ROLES: 'portal', PORT: String(port), APP_URL: `http://localhost:${port}`,
+      MONGODB_URI: testDatabaseUri(`t_start_production_${Date.now()}`),
+    });
+    child = run.proc;
+    const out = await run.waitForOutput(/npx pivotal admin invite --workspace [0-9a-f]{24}/);
+    expect(out).not.toContain('/login/');
+    run.proc.kill('SIGINT');
+    expect(await run.exited).toBe(0);
   });
 
   it('refuses to start in production without its secrets', async () => {

@@ -11,6 +11,7 @@ import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { Connection } from '../../core/models/connection.ts';
+import { signInCookie } from '../helpers/portal.ts';
 
 useTestDatabase('connect_oauth');
 const saved = { ...process.env };
@@ -22,11 +23,7 @@ let adminCookie = '';
 let memberCookie = '';
 let workspaceId = '';
 
-async function signIn(link: string): Promise<string> {
-  const res = await fetch(link, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  return res.headers.get('set-cookie')!.split(';')[0]!;
-}
+const signIn = signInCookie;
 
 beforeAll(async () => {
   hubspot = await startFakeHubspot({ clientId: 'hs-client', clientSecret: 'hs-secret', portalId: 4242 });
@@ -60,7 +57,15 @@ afterAll(async () => {
   resetEnvCache();
 });
 
-const get = (path: string, cookie?: string) => fetch(`${base}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+// The browser's connect nonce cookie, per session cookie, as a browser would keep it.
+const nonces = new Map<string, string>();
+async function get(path: string, cookie?: string) {
+  const jar = cookie ? [cookie, nonces.get(cookie)].filter(Boolean).join('; ') : '';
+  const res = await fetch(`${base}${path}`, { redirect: 'manual', headers: jar ? { cookie: jar } : {} });
+  const set = res.headers.get('set-cookie');
+  if (cookie && set?.startsWith('__pivotal_connect=')) nonces.set(cookie, set.split(';')[0]!);
+  return res;
+}
 
 describe('OAuth connect', () => {
   it('refuses visitors and members: only owners and admins connect providers', async () => {
@@ -130,6 +135,33 @@ describe('OAuth connect', () => {
     expect(done.status).toBe(302);
     const conn = await Connection.findOne({ workspace_id: workspaceId, provider: 'stripe' }).lean();
     expect(conn).toMatchObject({ role: 'billing_signal', mode: 'test', external_account_id: 'acct_billing1', auth_type: 'oauth' });
+  });
+
+  it('finishes a connect only for the admin who started it, in their browser, once (no hijack, no replay)', async () => {
+    const other = await createWorkspace({ name: 'Victim Co' });
+    const victimCookie = await signIn((await inviteMember({ workspaceId: String(other._id), email: 'victim@victim.test', role: 'owner' })).link);
+    const before = await Connection.countDocuments();
+    // The attacker (admin of this workspace) starts a connect and sends the consent URL to a victim.
+    const start = await get('/connect/stripe?role=billing_signal', adminCookie);
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+    const code = stripe.issueAuthCode('acct_victim', 'live', { scope: 'read_only' });
+    const hijack = await get(`/connect/stripe/callback?code=${code}&state=${encodeURIComponent(state)}`, victimCookie);
+    expect(hijack.status).toBe(401);
+    expect(await hijack.text()).toContain('started in another browser or by someone else');
+    // Nobody signed in: refused before anything is exchanged.
+    expect((await fetch(`${base}/connect/stripe/callback?code=${code}&state=${encodeURIComponent(state)}`, { redirect: 'manual' })).status).toBe(401);
+    expect(await Connection.countDocuments()).toBe(before);
+
+    // The starting admin's own callback works once; concurrent and later replays find the state used.
+    const replayCookie = await signIn((await inviteMember({ workspaceId: String((await createWorkspace({ name: 'Replay Co' }))._id), email: 'owner@replay.test', role: 'owner' })).link);
+    const start2 = await get('/connect/stripe?role=billing_signal&mode=test', replayCookie);
+    const state2 = new URL(start2.headers.get('location')!).searchParams.get('state')!;
+    const codes = [0, 1, 2].map(() => stripe.issueAuthCode('acct_billing_live', 'test', { scope: 'read_only' }));
+    const results = await Promise.all(codes.map((c) => get(`/connect/stripe/callback?code=${c}&state=${encodeURIComponent(state2)}`, replayCookie)));
+    const bodies = await Promise.all(results.map(async (r) => `${r.status} ${r.status === 302 ? "" : await r.text()}`));
+    expect(results.map((r) => r.status).sort(), bodies.join("\n")).toEqual([302, 401, 401]);
+    expect(await Connection.countDocuments({ external_account_id: 'acct_billing_live' })).toBe(1);
+    expect(await Connection.countDocuments({ workspace_id: other._id })).toBe(0);
   });
 
   it('says Salesforce OAuth needs the connected app configured (the flow itself: salesforce-connect.test.ts)', async () => {

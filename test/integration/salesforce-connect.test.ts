@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { runCli } from '../helpers/cli.ts';
+import { signInCookie } from '../helpers/portal.ts';
 import { startFakeSalesforce, type FakeSalesforce } from '../fakes/salesforce.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { freePort } from '../../core/db/local-database.ts';
@@ -40,8 +41,7 @@ afterAll(async () => {
 async function adminCookie(name: string): Promise<{ cookie: string; workspaceId: string }> {
   const ws = await createWorkspace({ name });
   const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'owner@acme.test', role: 'owner' });
-  const res = await fetch(link, { redirect: 'manual' });
-  return { cookie: res.headers.get('set-cookie')!.split(';')[0]!, workspaceId: String(ws._id) };
+  return { cookie: await signInCookie(link), workspaceId: String(ws._id) };
 }
 
 describe('Salesforce OAuth from the portal', () => {
@@ -49,6 +49,8 @@ describe('Salesforce OAuth from the portal', () => {
     const { cookie, workspaceId } = await adminCookie('OAuth org');
     const start = await fetch(`${base}/connect/salesforce`, { redirect: 'manual', headers: { cookie } });
     expect(start.status).toBe(302);
+    // The browser keeps the connect nonce cookie the start set; the callback needs it.
+    const jar = `${cookie}; ${start.headers.get('set-cookie')!.split(';')[0]!}`;
     const consent = new URL(start.headers.get('location')!);
     expect(consent.origin + consent.pathname).toBe(`${sf.url}/services/oauth2/authorize`);
     expect(consent.searchParams.get('client_id')).toBe('sf-cid');
@@ -57,17 +59,16 @@ describe('Salesforce OAuth from the portal', () => {
     const approved = await fetch(consent, { redirect: 'manual' });
     expect(approved.status).toBe(302);
     const callback = new URL(approved.headers.get('location')!);
-    const done = await fetch(callback, { redirect: 'manual', headers: { cookie } });
+    const done = await fetch(callback, { redirect: 'manual', headers: { cookie: jar } });
     expect(done.status).toBe(302);
     const conn = (await Connection.findOne({ workspace_id: workspaceId, provider: 'salesforce' }).lean())!;
     expect(conn).toMatchObject({ role: 'customer_source', auth_type: 'oauth', state: 'connected', external_account_id: '00D5e000000FAKEEAA' });
     const creds = decryptJson<Credentials>(conn.credentials!);
     expect(creds).toMatchObject({ instanceUrl: sf.url });
     expect(creds.refreshToken).toBeTruthy();
-    // A replayed code is refused with a readable page, and nothing else is created.
-    const replay = await fetch(callback, { redirect: 'manual', headers: { cookie } });
-    expect(replay.status).toBe(400);
-    expect(await replay.text()).toContain('refused the authorization code');
+    // A replayed callback is refused with a readable page, and nothing else is created.
+    const replay = await fetch(callback, { redirect: 'manual', headers: { cookie: jar } });
+    expect(replay.status).toBe(401);
     expect(await Connection.countDocuments({ workspace_id: workspaceId })).toBe(1);
   });
 });

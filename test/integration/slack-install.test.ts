@@ -1,15 +1,23 @@
 // Multi-workspace install through Slack's OAuth v2, end to end against the fake Slack:
-// a signed portal link → consent redirect → callback → installation stored encrypted and
-// mapped to that workspace → signed slash commands from the new team are answered.
+// a signed-in admin's portal /connect/slack → one-use bot link → consent redirect →
+// callback → installation stored encrypted and mapped to that workspace (replacing its
+// previous team) → signed slash commands from the new team are answered; Slack's
+// app_uninstalled and tokens_revoked events unlink the team.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startFakeSlack, postToApp, slashCommandBody, type FakeSlack } from '../fakes/slack.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
-import { createSlackInstallLink } from '../../core/slack/install.ts';
 import { SlackInstallation } from '../../core/models/slack.ts';
+import { Workspace } from '../../core/models/workspace.ts';
 import { startBot, type BotServer } from '../../bot/app.ts';
+import { startPortal, type PortalServer } from '../../portal/server.ts';
+import { freePort } from '../../core/db/local-database.ts';
+import { inviteMember } from '../../core/auth/login.ts';
+import { signInCookie } from '../helpers/portal.ts';
+import { eventCallbackBody } from '../fakes/slack.ts';
+import { until } from '../helpers/until.ts';
 
 useTestDatabase('slack_install');
 const SECRET = 'install-signing-secret';
@@ -17,6 +25,27 @@ const saved = { ...process.env };
 let fake: FakeSlack;
 let bot: BotServer;
 let workspaceId = '';
+let portal: PortalServer;
+let portalUrl = '';
+let ownerCookie = '';
+let memberCookie = '';
+
+/** What the admin's browser does: the portal's /connect/slack hands it a one-use link to the bot. */
+async function installLink(cookie: string): Promise<string> {
+  const res = await fetch(`${portalUrl}/connect/slack`, { redirect: 'manual', headers: { cookie } });
+  expect(res.status).toBe(302);
+  return res.headers.get('location')!;
+}
+
+/** Consent and callback for a team; returns the callback response. */
+async function installInto(teamId: string, link: string) {
+  const start = await fetch(link, { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  const consent = new URL(start.headers.get('location')!);
+  const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
+  const code = fake.issueOAuthCode(teamId, { userId: 'U0ADMIN', redirectUri: consent.searchParams.get('redirect_uri')! });
+  return fetch(`${process.env.SLACK_PUBLIC_URL}/slack/oauth_redirect?code=${encodeURIComponent(code)}&state=${encodeURIComponent(consent.searchParams.get('state')!)}`, { headers: { cookie } });
+}
 
 beforeAll(async () => {
   fake = await startFakeSlack({ clientId: '111.222', clientSecret: 'client-secret-xyz' });
@@ -36,19 +65,26 @@ beforeAll(async () => {
   await createCustomers(ws._id, [{ name: 'Acme', domain: 'acme.com' }]);
   bot = await startBot({ port: 0, host: '127.0.0.1' });
   process.env.SLACK_PUBLIC_URL = bot.url.replace('localhost', '127.0.0.1');
+  const port = await freePort();
+  portalUrl = `http://127.0.0.1:${port}`;
+  process.env.APP_URL = portalUrl;
   resetEnvCache();
+  portal = await startPortal({ port, host: '127.0.0.1' });
+  ownerCookie = await signInCookie((await inviteMember({ workspaceId, email: 'owner@installers.test', role: 'owner' })).link);
+  memberCookie = await signInCookie((await inviteMember({ workspaceId, email: 'csm@installers.test', role: 'member' })).link);
 });
 
 afterAll(async () => {
   await bot?.stop();
+  await portal?.stop();
   await fake?.close();
   process.env = saved;
   resetEnvCache();
 });
 
 describe('Slack OAuth install', () => {
-  it('installs from a signed link, stores the token encrypted, and serves the new team', async () => {
-    const link = await createSlackInstallLink(workspaceId);
+  it('installs from a signed-in admin\'s one-use link, stores the token encrypted, and serves the new team', async () => {
+    const link = await installLink(ownerCookie);
     const start = await fetch(link, { redirect: 'manual' });
     expect(start.status).toBe(302);
     const consent = new URL(start.headers.get('location')!);
@@ -76,7 +112,35 @@ describe('Slack OAuth install', () => {
     expect(JSON.stringify(reply)).toContain('Acme');
   });
 
-  it('refuses forged or expired install links and a callback with a bad state', async () => {
+  it('hands install links only to signed-in owners and admins, and each works once', async () => {
+    expect((await fetch(`${portalUrl}/connect/slack`, { redirect: 'manual' })).status).toBe(401);
+    expect((await fetch(`${portalUrl}/connect/slack`, { redirect: 'manual', headers: { cookie: memberCookie } })).status).toBe(401);
+    const link = await installLink(ownerCookie);
+    const uses = await Promise.all([0, 1, 2].map(() => fetch(link, { redirect: 'manual' })));
+    expect(uses.map((r) => r.status).sort()).toEqual([302, 400, 400]);
+    const again = await fetch(link, { redirect: 'manual' });
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('expired or was already used');
+  });
+
+  it('re-installing into another Slack team replaces the old one; uninstall and token revocation unlink', async () => {
+    fake.addTeam({ teamId: 'T0SECOND', name: 'Second Team', users: [{ id: 'U0ADMIN', name: 'admin', email: 'admin@new.test' }], channels: [{ id: 'C0GEN2', name: 'general', isMember: true }] });
+    expect((await installInto('T0SECOND', await installLink(ownerCookie))).status).toBe(200);
+    expect((await SlackInstallation.find({ workspace_id: workspaceId }).lean()).map((i) => i.team_id)).toEqual(['T0SECOND']);
+    expect((await Workspace.findById(workspaceId).lean())!.slack_team_id).toBe('T0SECOND');
+
+    const uninstalled = await postToApp(`${bot.url}/slack/events`, SECRET, eventCallbackBody({ teamId: 'T0SECOND', event: { type: 'app_uninstalled' } }), 'application/json');
+    expect(uninstalled.status).toBe(200);
+    await until(async () => (await SlackInstallation.countDocuments({ team_id: 'T0SECOND' })) === 0);
+    expect((await Workspace.findById(workspaceId).lean())!.slack_team_id).toBeNull();
+
+    expect((await installInto('T0NEWTEAM', await installLink(ownerCookie))).status).toBe(200);
+    const revoked = await postToApp(`${bot.url}/slack/events`, SECRET, eventCallbackBody({ teamId: 'T0NEWTEAM', event: { type: 'tokens_revoked', tokens: { bot: ['U0BOT'] } } }), 'application/json');
+    expect(revoked.status).toBe(200);
+    await until(async () => (await SlackInstallation.countDocuments({ team_id: 'T0NEWTEAM' })) === 0);
+  });
+
+  it('refuses forged install links and a callback with a bad state', async () => {
     const forged = await fetch(`${process.env.SLACK_PUBLIC_URL}/slack/install?token=${workspaceId}.${Date.now() + 60_000}.AAAA`, { redirect: 'manual' });
     expect(forged.status).toBe(400);
     expect(await forged.text()).toContain('This install link is not valid');

@@ -35,6 +35,11 @@ describe('parseEnv', () => {
     expect(e.PIVOTAL_ROLES).toEqual(['portal', 'bot', 'worker']);
   });
 
+  it('derives APP_URL from PORT when unset, so printed URLs and links follow PORT', () => {
+    expect(parseEnv({ PORT: '4567', SESSION_SECRET: 'x'.repeat(16), ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') }).APP_URL).toBe('http://localhost:4567');
+    expect(parseEnv({ PORT: '4567', APP_URL: 'https://p.example.com', SESSION_SECRET: 'x'.repeat(16), ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') }).APP_URL).toBe('https://p.example.com');
+  });
+
   it('names every bad variable, one line each', () => {
     try {
       parseEnv({ ...base, PORT: '99999', ENCRYPTION_KEY: 'short', FX_RATES_USD: '{"eur":-1}', SLACK_BOT_TOKEN: 'xoxp-1' });

@@ -1,7 +1,8 @@
 // `pivotal slack link`
 import type { Command } from 'commander';
 import { linkSlackTeam } from '../../slack/link.ts';
-import { createSlackInstallLink } from '../../slack/install.ts';
+import { slackInstallStartUrl } from '../../slack/install.ts';
+import { getWorkspace } from '../../workspaces/workspaces.ts';
 import { jsonOption, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
 import { secretOption, SECRET_HELP } from '../secrets.ts';
@@ -29,13 +30,15 @@ export function registerSlackCommands(program: Command): void {
   jsonOption(
     slack
       .command('install-link')
-      .description('print a signed link (valid 1 h) that installs the Slack app into a workspace via OAuth')
+      .description('print where an owner or admin of the workspace, signed in to the portal, installs the Slack app (OAuth)')
       .option('--workspace <id>', 'workspace id'),
   ).action(async (opts: { workspace?: string; json?: boolean }) => {
     const workspaceId = requireOption(opts.workspace, '--workspace');
     await useDatabase();
-    const link = await createSlackInstallLink(workspaceId);
+    // The install is bound to a signed-in admin's session, so the CLI hands out no bearer link.
+    await getWorkspace(workspaceId);
+    const link = slackInstallStartUrl();
     if (opts.json) printJson({ workspace_id: workspaceId, link });
-    else printLine(link);
+    else printLine(`Open ${link} while signed in to the portal as an owner or admin of workspace ${workspaceId}.`);
   });
 }
