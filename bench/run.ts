@@ -20,6 +20,7 @@ process.env.LOG_LEVEL ??= 'silent';
 // same process, so it runs uncapped.)
 const NODE_FLAGS: Record<string, string[]> = {
   'sync.ts': ['--max-old-space-size=256'],
+  'salesforce.ts': ['--max-old-space-size=256'],
 };
 
 async function runOne(file: string): Promise<boolean> {

@@ -91,7 +91,7 @@ async function engineRun(label: string, companies: number, contacts: number, opt
 }
 
 /** The raw baseline: the same documents, bulk-upserted by external id, batches of 1000. */
-async function rawRun(companies: number, contacts: number, maxMs: number): Promise<{ ms: number; written: number }> {
+export async function rawRun(companies: number, contacts: number, maxMs: number): Promise<{ ms: number; written: number }> {
   const db = mongoose.connection.db!;
   const cust = db.collection('bench_raw_customers');
   const cont = db.collection('bench_raw_contacts');

@@ -164,6 +164,8 @@ export interface Connector {
     pollEveryMinutes?: number;
   };
   oauth?: OAuthSupport;
+  /** the objectType of the records that become customers (contacts' parents), when not `company` */
+  customerObjectType?: string;
   /** the default field mapping for customers */
   defaultMapping(): FieldMappingEntry[];
   /** the source's real properties, for the mapping editor */

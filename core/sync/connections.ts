@@ -16,7 +16,7 @@ import { childLog } from '../log.ts';
 import { cancelJobs, scheduleRepeating } from '../jobs/agenda.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
 import type { ConnectorContext, Credentials } from '../connectors/connector.ts';
-import { getConnector } from '../connectors/registry.ts';
+import { getConnector, hasConnector } from '../connectors/registry.ts';
 
 const claimSchema = new Schema(
   {
@@ -120,9 +120,14 @@ export async function connectSource(input: ConnectInput) {
   }
 }
 
-/** The nightly reconcile at 03:00 workspace time and the hourly auto-sync (when on). */
-export async function scheduleConnectionJobs(conn: { _id: Types.ObjectId; settings?: any }, timezone: string): Promise<void> {
+/** The nightly reconcile at 03:00 workspace time, the hourly auto-sync (when on), and the poll of sources without webhooks. */
+export async function scheduleConnectionJobs(conn: { _id: Types.ObjectId; settings?: any; provider?: string }, timezone: string): Promise<void> {
   const id = String(conn._id);
+  // Sources without webhooks (Salesforce) are polled; that is their freshness, not the optional auto-sync.
+  const pollMinutes = conn.provider && hasConnector(conn.provider) ? getConnector(conn.provider).capabilities.pollEveryMinutes : undefined;
+  if (pollMinutes) {
+    await scheduleRepeating(SCHEDULED_SYNC_JOB, `${pollMinutes} minutes`, { connection_id: id, kind: 'incremental', schedule: 'poll' }, { unique: { name: SCHEDULED_SYNC_JOB, 'data.connection_id': id, 'data.schedule': 'poll' } });
+  }
   await scheduleRepeating(SCHEDULED_SYNC_JOB, '0 3 * * *', { connection_id: id, kind: 'reconcile', schedule: 'nightly' }, { timezone, unique: { name: SCHEDULED_SYNC_JOB, 'data.connection_id': id, 'data.schedule': 'nightly' } });
   if (conn.settings?.auto_sync === false) {
     await cancelJobs({ name: SCHEDULED_SYNC_JOB, 'data.connection_id': id, 'data.schedule': 'hourly' });
@@ -220,6 +225,8 @@ export async function connectionStatus(connectionId: string) {
   const now = Date.now();
   const warnings: string[] = [];
   if (conn.state === 'reauthorize') warnings.push(`Reauthorize ${conn.provider}: ${conn.state_reason ?? 'the credentials stopped working'}`);
+  const pausedUntil = conn.paused_until && conn.paused_until.getTime() > now ? conn.paused_until : null;
+  if (pausedUntil) warnings.push(`Paused: the ${conn.provider} API request quota is used up; syncing resumes at ${pausedUntil.toISOString()}`);
   if (conn.state === 'connected' && conn.role === 'customer_source') warnings.push(...freshnessWarnings(conn, running?.kind ?? null, now));
   return {
     connection_id: String(conn._id),
@@ -230,6 +237,7 @@ export async function connectionStatus(connectionId: string) {
     state_reason: conn.state_reason ?? null,
     last_full_sync_at: conn.last_full_sync_at ?? null,
     last_incremental_at: conn.last_incremental_at ?? null,
+    paused_until: pausedUntil,
     running: running
       ? { run_id: String(running._id), kind: running.kind, status: running.status, progress: running.progress, counts: running.counts, started_at: running.started_at }
       : null,

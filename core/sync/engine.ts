@@ -17,6 +17,7 @@ import { SourceLink, SyncRun, type SyncKind } from '../models/sync.ts';
 import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
 import '../connectors/hubspot/index.ts';
+import '../connectors/salesforce/index.ts';
 import { env as appEnv } from '../env.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
@@ -26,7 +27,7 @@ import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
 import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
 import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
-import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
+import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
 export const RUN_KINDS: RunKind[] = ['validate', 'preview', 'full', 'incremental', 'reconcile'];
@@ -107,9 +108,10 @@ async function workspaceInfo(workspaceId: Types.ObjectId): Promise<ApplyEnv['wor
 
 async function applyEnv(conn: ConnectionDoc, run: { _id: Types.ObjectId } | null): Promise<ApplyEnv> {
   const connector = getConnector(conn.provider);
-  // What this source calls its customer records (company, customer, account), as its links say.
-  const customerLink = await SourceLink.findOne({ connection_id: conn._id, target_type: 'customer' }, { object_type: 1 }).lean();
-  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map(), customerObjectType: customerLink?.object_type };
+  // What this source calls its customer records (company, customer, account): the connector
+  // says so, else its links do (a first walk's contacts need it before any link exists).
+  const customerLink = connector.customerObjectType ? null : await SourceLink.findOne({ connection_id: conn._id, target_type: 'customer' }, { object_type: 1 }).lean();
+  return { connection: conn as any, connector, ctx: connectorContext(conn), run, workspace: await workspaceInfo(conn.workspace_id), ownerCache: new Map(), customerObjectType: connector.customerObjectType ?? customerLink?.object_type };
 }
 
 function phases(connector: Connector): RecordKind[] {
@@ -176,6 +178,9 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
   if (conn.state === 'reauthorize') {
     return runSummary(await finishRun(run._id, 'paused', { message: `Reauthorize ${conn.provider} to resume: ${conn.state_reason ?? 'credentials expired'}` }));
   }
+  if (conn.paused_until && conn.paused_until.getTime() > Date.now()) {
+    return runSummary(await finishRun(run._id, 'paused', { message: quotaPauseMessage(conn.provider, conn.paused_until) }));
+  }
 
   if ((conn.role as ConnectionRole) === 'billing_signal') {
     if (!billingRunner) throw new AppError('config', 'No billing runner is registered for billing-signal connections');
@@ -207,14 +212,21 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
       return runSummary(await finishRun(run._id, 'paused', { message: `Reauthorize ${conn.provider} to resume: ${err.message}` }));
     }
     if (err?.code === 'quota_exhausted') {
-      await quotaExhausted(conn._id, err.resumeAt ?? null);
-      return runSummary(await finishRun(run._id, 'paused', { message: `Paused: ${conn.provider} API quota used up; resuming ${err.resumeAt?.toISOString() ?? 'later'}` }));
+      const resumeAt = err.resumeAt ?? new Date(Date.now() + 3_600_000);
+      await quotaExhausted(conn._id, resumeAt);
+      // The run continues from its checkpoint once the provider's window has room again.
+      await enqueue(SYNC_RUN_JOB, { connection_id: String(conn._id), kind: opts.kind, trigger: 'quota', run_id: String(run._id) }, { at: resumeAt });
+      return runSummary(await finishRun(run._id, 'paused', { message: quotaPauseMessage(conn.provider, resumeAt) }));
     }
     if (opts.signal?.aborted) return runSummary(await finishRun(run._id, 'paused', { message: 'Interrupted; resumes from its checkpoint' }));
     if (isTransientDatabaseError(e)) throw new RunInterrupted(run._id, e);
     log.error({ err: e, connection_id: String(conn._id), run_id: String(run._id) }, 'sync run failed');
     return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
   }
+}
+
+export function quotaPauseMessage(provider: string, resumeAt: Date): string {
+  return `Paused: the ${provider} API request quota is used up; resuming at ${resumeAt.toISOString()}`;
 }
 
 async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncOptions): Promise<RunSummary> {
@@ -469,7 +481,15 @@ export async function writebackCustomer(customerId: string, changes: Writeback):
   const allowed = Object.fromEntries(Object.entries(changes).filter(([k, v]) => v !== undefined && connector.capabilities.writeback.includes(k as keyof Writeback)));
   if (Object.keys(allowed).length === 0) return { written: false, reason: 'nothing to write' };
   const ctx = connectorContext(conn);
-  const res = await withProvider(conn, connector, ctx, () => connector.writeback!(ctx, link.external_id, allowed));
+  let res: { modifiedAt: Date | null };
+  try {
+    res = await withProvider(conn, connector, ctx, () => connector.writeback!(ctx, link.external_id, allowed));
+  } catch (e) {
+    // A record the source refuses (validation rule, missing field) is the admin's to fix: a SyncError.
+    if (!(e instanceof ConnectorError) || e.code !== 'permanent') throw e;
+    await recordSyncError({ connection: conn, run: null, objectType: link.object_type, recordId: link.external_id, error: e });
+    return { written: false, reason: e.message };
+  }
   if (res.modifiedAt) await SourceLink.updateOne({ _id: link._id }, { $set: { source_modified_at: res.modifiedAt } });
   await syncRecord(String(conn._id), 'customer', link.external_id, 'writeback');
   return { written: true };

@@ -164,9 +164,11 @@ describe('OAuth connect', () => {
     expect(await Connection.countDocuments({ workspace_id: other._id })).toBe(0);
   });
 
-  it('says Salesforce cannot be connected by OAuth in this version', async () => {
+  it('says Salesforce OAuth needs the connected app configured (the flow itself: salesforce-connect.test.ts)', async () => {
     const res = await get('/connect/salesforce', adminCookie);
-    expect(res.status).toBe(400);
-    expect(await res.text()).toContain('Salesforce cannot be connected by OAuth in this version of Pivotal');
+    expect(res.status).toBe(503);
+    const page = await res.text();
+    expect(page).toMatch(/Salesforce(<!-- -->)? OAuth is not configured/);
+    expect(page).toContain('SALESFORCE_CLIENT_ID');
   });
 });

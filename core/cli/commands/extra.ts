@@ -18,3 +18,5 @@ import { registerConnectionCommands } from './connections.ts';
 addCommands(registerConnectionCommands);
 import { registerDisconnectCommand } from './disconnect.ts';
 addCommands(registerDisconnectCommand);
+import { registerConnectSalesforce } from './connect-salesforce.ts';
+addCommands(registerConnectSalesforce);
