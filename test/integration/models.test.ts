@@ -1,7 +1,8 @@
 // The data design's guarantees, proven on the real engine over the wire.
 import { describe, expect, it } from 'vitest';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { useTestDatabase } from '../helpers/db.ts';
+import { syncIndexes } from '../../core/db/connection.ts';
 import { SourceLink } from '../../core/models/sync.ts';
 import { Workspace } from '../../core/models/workspace.ts';
 import { Customer } from '../../core/models/customer.ts';
@@ -74,5 +75,14 @@ describe('workspaces', () => {
   it('refuses bad names and unknown timezones', async () => {
     await expect(createWorkspace({ name: '  ' })).rejects.toThrow(/name must not be empty/);
     await expect(createWorkspace({ name: 'X', timezone: 'Mars/Olympus' })).rejects.toThrow(/unknown timezone/);
+  });
+});
+
+describe('retired indexes', () => {
+  it('drops the old provider-wide inbound event index, so events dedupe per account again', async () => {
+    const events = mongoose.connection.db!.collection('inbound_events');
+    await events.createIndex({ provider: 1, event_id: 1 }, { unique: true, name: 'provider_1_event_id_1' });
+    await syncIndexes();
+    expect(await events.indexExists('provider_1_event_id_1')).toBe(false);
   });
 });
