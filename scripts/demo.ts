@@ -8,19 +8,8 @@ import path from 'node:path';
 import { startFakeHubspot } from '../test/fakes/hubspot.ts';
 import { startFakeStripe } from '../test/fakes/stripe.ts';
 import { signSlackRequest, slashCommandBody, startFakeSlack } from '../test/fakes/slack.ts';
-import net from 'node:net';
+import { freePort } from '../core/db/ports.ts';
 
-/** A free loopback port (the demo's own database; core/paths.ts must not load before PIVOTAL_DATA_DIR is set). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A free port for the demo's database that is not one Pivotal itself is about to listen on. */
 async function dbPort(): Promise<number> {

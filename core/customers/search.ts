@@ -26,9 +26,12 @@ export interface SearchResult<T = any> {
 
 export const MAX_QUERY_LENGTH = 200;
 /** customers one fuzzy query may read through the gram index (bounds its cost at any book size) */
-const FUZZY_SCAN = 400;
+const FUZZY_SCAN = 150;
 /** the best-overlapping candidates of those that get an edit-distance score */
-const FUZZY_CANDIDATES = 60;
+const FUZZY_CANDIDATES = 40;
+/** trigrams whose frequency is counted per query, each count stopping at PROBE_CAP + 1 */
+const MAX_PROBES = 3;
+const PROBE_CAP = 60;
 /** characters of a name or domain compared by edit distance */
 const COMPARED_LENGTH = 64;
 /** rows read per step when archived customers have to be skipped */
@@ -150,7 +153,7 @@ function probeOrder(grams: string[]): string[] {
 /** The rarest of the query's trigrams whose matches add up to at most FUZZY_SCAN (at least one). */
 async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Promise<string[]> {
   const counted = await Promise.all(
-    probeOrder(grams).slice(0, 12).map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: FUZZY_SCAN + 1 }) })),
+    probeOrder(grams).slice(0, MAX_PROBES).map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: PROBE_CAP + 1 }) })),
   );
   const present = counted.filter((c) => c.n > 0).sort((a, b) => a.n - b.n);
   const chosen: string[] = [];

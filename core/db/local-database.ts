@@ -4,12 +4,12 @@
 // .data/. It is GPL-2.0 and runs as a separate process; nothing of it is bundled.
 // Production sets MONGODB_URI instead.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { dataDir as defaultDataDir } from '../paths.ts';
 import { AppError } from '../errors.ts';
+import { canConnect, freePort } from './ports.ts';
 
 export const ENGINE_CRATE = 'secantus-mdb';
 export const ENGINE_VERSION = '0.5.3-beta.196';
@@ -66,29 +66,7 @@ export function ensureEngineBinary(say: Say = () => {}, opts: { root?: string; c
   return target;
 }
 
-export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 300): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { canConnect, freePort };
 
 export interface RunningDatabase {
   uri: string;
