@@ -5,6 +5,7 @@ import mongoose from 'mongoose';
 import { env } from '../env.ts';
 import { log } from '../log.ts';
 import { dropRetiredIndexes } from './retired-indexes.ts';
+import { moveBillingOntoCustomers } from './billing-upgrade.ts';
 import { startLocalDatabase, type RunningDatabase } from './local-database.ts';
 
 mongoose.set('strictQuery', true);
@@ -50,7 +51,10 @@ export async function connectDatabase(opts: { say?: (line: string) => void } = {
 /** Builds every model's indexes (unique constraints are part of the data design). */
 export async function syncIndexes(): Promise<void> {
   await import('../models/index.ts');
-  if (mongoose.connection.db) await dropRetiredIndexes(mongoose.connection.db);
+  if (mongoose.connection.db) {
+    await dropRetiredIndexes(mongoose.connection.db);
+    await moveBillingOntoCustomers(mongoose.connection.db);
+  }
   await Promise.all(Object.values(mongoose.models).map((m) => m.init()));
 }
 

@@ -86,3 +86,20 @@ describe('retired indexes', () => {
     expect(await events.indexExists('provider_1_event_id_1')).toBe(false);
   });
 });
+
+describe('upgrading a database from before billing lived on the customer', () => {
+  it('moves each customer\'s newest billing version onto it and drops the old collection', async () => {
+    const [kept, fresh] = await createCustomers(new Types.ObjectId(), [{ name: 'Old billing' }, { name: 'Billed since' }]);
+    await Customer.updateOne({ _id: fresh!._id }, { $set: { 'billing.mrr': 999, 'billing.synced_at': new Date() } });
+    const old = mongoose.connection.db!.collection('customer_billing');
+    await old.insertMany([
+      { customer_id: kept!._id, written_at: new Date(1000), mrr: 1, payment_status: 'paid' },
+      { customer_id: kept!._id, written_at: new Date(2000), mrr: 2, payment_status: 'failing', synced_at: new Date(2000) },
+      { customer_id: fresh!._id, written_at: new Date(3000), mrr: 3, payment_status: 'paid' },
+    ]);
+    await syncIndexes();
+    expect((await Customer.findById(kept!._id).lean())!.billing).toMatchObject({ mrr: 2, payment_status: 'failing' });
+    expect((await Customer.findById(fresh!._id).lean())!.billing).toMatchObject({ mrr: 999 });
+    expect((await mongoose.connection.db!.listCollections({ name: 'customer_billing' }).toArray()).length).toBe(0);
+  });
+});
