@@ -131,8 +131,8 @@ describe('Slack OAuth install', () => {
 
     const uninstalled = await postToApp(`${bot.url}/slack/events`, SECRET, eventCallbackBody({ teamId: 'T0SECOND', event: { type: 'app_uninstalled' } }), 'application/json');
     expect(uninstalled.status).toBe(200);
-    await until(async () => (await SlackInstallation.countDocuments({ team_id: 'T0SECOND' })) === 0);
-    expect((await Workspace.findById(workspaceId).lean())!.slack_team_id).toBeNull();
+    // the listener removes the installation, then unlinks the workspace: wait for both
+    await until(async () => (await SlackInstallation.countDocuments({ team_id: 'T0SECOND' })) === 0 && (await Workspace.findById(workspaceId).lean())!.slack_team_id === null);
 
     expect((await installInto('T0NEWTEAM', await installLink(ownerCookie))).status).toBe(200);
     const revoked = await postToApp(`${bot.url}/slack/events`, SECRET, eventCallbackBody({ teamId: 'T0NEWTEAM', event: { type: 'tokens_revoked', tokens: { bot: ['U0BOT'] } } }), 'application/json');
