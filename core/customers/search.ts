@@ -32,6 +32,13 @@ const FUZZY_CANDIDATES = 40;
 /** trigrams whose frequency is counted per query, each count stopping at PROBE_CAP + 1 */
 const MAX_PROBES = 3;
 const PROBE_CAP = 60;
+/**
+ * Time bounds (maxTimeMS) of the typo-tolerant step: a trigram whose count does not finish in
+ * PROBE_MS is common and not used; a candidate read that does not finish in SCAN_MS yields no
+ * candidates. Every other lookup is an index point or range read and needs no bound.
+ */
+const PROBE_MS = 25;
+const SCAN_MS = 150;
 /** characters of a name or domain compared by edit distance */
 const COMPARED_LENGTH = 64;
 /** rows read per step when archived customers have to be skipped */
@@ -128,7 +135,13 @@ async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<{ id: 
   if (!grams.length) return [];
   const probe = await selectiveGrams(workspaceId, grams);
   if (!probe.length) return [];
-  const rows = live(await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, { name_lower: 1, domain: 1, status: 1, search_grams: 1 }).limit(FUZZY_SCAN).lean());
+  const rows = live(
+    await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, { name_lower: 1, domain: 1, status: 1, search_grams: 1 })
+      .limit(FUZZY_SCAN)
+      .maxTimeMS(SCAN_MS)
+      .lean()
+      .catch(unlessTimedOut([])),
+  );
   const wanted = new Set(grams);
   const q = query.slice(0, COMPARED_LENGTH);
   return rows
@@ -153,9 +166,11 @@ function probeOrder(grams: string[]): string[] {
 /** The rarest of the query's trigrams whose matches add up to at most FUZZY_SCAN (at least one). */
 async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Promise<string[]> {
   const counted = await Promise.all(
-    probeOrder(grams).slice(0, MAX_PROBES).map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: PROBE_CAP + 1 }) })),
+    probeOrder(grams)
+      .slice(0, MAX_PROBES)
+      .map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: PROBE_CAP + 1, maxTimeMS: PROBE_MS }).catch(unlessTimedOut(Infinity)) })),
   );
-  const present = counted.filter((c) => c.n > 0).sort((a, b) => a.n - b.n);
+  const present = counted.filter((c) => c.n > 0 && Number.isFinite(c.n)).sort((a, b) => a.n - b.n);
   const chosen: string[] = [];
   let total = 0;
   for (const c of present) {
@@ -165,6 +180,14 @@ async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Pro
   }
   return chosen;
 }
+
+/** A query stopped by its maxTimeMS answers `fallback`; any other error stays an error. */
+const unlessTimedOut =
+  <T>(fallback: T) =>
+  (e: unknown): T => {
+    if ((e as { code?: number })?.code === 50) return fallback; // MaxTimeMSExpired
+    throw e;
+  };
 
 async function fullDocs(ids: Types.ObjectId[]): Promise<any[]> {
   if (!ids.length) return [];
