@@ -22,6 +22,8 @@ export async function connectMongoose(uri: string): Promise<void> {
   await mongoose.connect(uri, {
     serverSelectionTimeoutMS: 10_000,
     maxPoolSize: 20,
+    // command timings for profiling (bench/_slack_bot_proc.ts BENCH_PROFILE)
+    monitorCommands: !!process.env.BENCH_PROFILE,
     autoIndex: true,
   });
 }
