@@ -8,9 +8,8 @@
 //     which is the same per record on both paths) against the fake with a round-trip
 //     latency and a Bulk job time modelled on a real org (BENCH_SF_LATENCY_MS, default 150;
 //     job 3 s + 100,000 rows/s): where the Bulk path starts to win.
-import { fork, type ChildProcess } from 'node:child_process';
+import { startFakeProcess } from './_fake_proc.ts';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { withBenchDatabase, rssSampler } from './_db.ts';
 import { rawRun } from './sync.ts';
@@ -29,28 +28,8 @@ interface FakeProc {
 }
 
 async function startFakeProc(spec: SalesforceFakeSpec): Promise<FakeProc> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./_salesforce_proc.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>() => new Promise<T>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('exit', (code) => reject(new Error(`fake Salesforce process exited (${code})`)));
-  });
-  const ready = next<{ url: string; accessToken: string }>();
-  child.send(spec);
-  const { url, accessToken } = await ready;
-  return {
-    url,
-    accessToken,
-    stats: async () => {
-      const p = next<SalesforceFakeStats>();
-      child.send({ stats: true });
-      return p;
-    },
-    close: async () => {
-      const gone = new Promise<void>((r) => child.once('exit', () => r()));
-      child.send({ close: true });
-      await gone;
-    },
-  };
+  const p = await startFakeProcess<{ url: string; accessToken: string }, SalesforceFakeStats>(new URL('./_salesforce_proc.ts', import.meta.url), 'Salesforce', spec);
+  return { ...p.ready, stats: p.stats, close: p.close };
 }
 
 const secs = (ms: number) => Number((ms / 1000).toFixed(1));

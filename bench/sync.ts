@@ -11,9 +11,8 @@
 //     with the fake limited to 100 requests / 10 s: time against the floor the limit sets.
 //     (10,000 companies alone are 100 list requests, which fit in one window: the limit
 //     would not bind, so contacts are added to make it bind.)
-import { fork, type ChildProcess } from 'node:child_process';
+import { startFakeProcess } from './_fake_proc.ts';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import mongoose, { Types } from 'mongoose';
 import { withBenchDatabase, rssSampler } from './_db.ts';
 import type { FakeSpec } from './_hubspot_proc.ts';
@@ -30,27 +29,8 @@ interface FakeProc {
 }
 
 async function startFakeProc(spec: FakeSpec): Promise<FakeProc> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./_hubspot_proc.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>() => new Promise<T>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('exit', (code) => reject(new Error(`fake HubSpot process exited (${code})`)));
-  });
-  const ready = next<{ url: string }>();
-  child.send(spec);
-  const { url } = await ready;
-  return {
-    url,
-    stats: async () => {
-      const p = next<{ ok: number; throttled: number; first: number; last: number }>();
-      child.send({ stats: true });
-      return p;
-    },
-    close: async () => {
-      const gone = new Promise<void>((r) => child.once('exit', () => r()));
-      child.send({ close: true });
-      await gone;
-    },
-  };
+  const p = await startFakeProcess<{ url: string }, { ok: number; throttled: number; first: number; last: number }>(new URL('./_hubspot_proc.ts', import.meta.url), 'HubSpot', spec);
+  return { url: p.ready.url, stats: p.stats, close: p.close };
 }
 
 const secs = (ms: number) => Number((ms / 1000).toFixed(1));
