@@ -4,19 +4,10 @@
 // guarantee when an event is dispatched twice.
 import { Schema } from 'mongoose';
 import { defineModel } from './define.ts';
+import { DOMAIN_EVENT_TYPES } from './events.ts';
 
-export const WEBHOOK_EVENT_TYPES = [
-  'customer.created',
-  'customer.updated',
-  'customer.archived',
-  'customer.status_changed',
-  'customer.at_risk',
-  'customer.churned',
-  'customer.health_score_dropped',
-  'customer.health_bucket_changed',
-  'customer.payment_failed',
-  'webhook.ping',
-] as const;
+/** Every domain event, plus the ping sent when an endpoint is created. */
+export const WEBHOOK_EVENT_TYPES = [...DOMAIN_EVENT_TYPES, 'webhook.ping'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const DELIVERY_LOG_DAYS = 90;
 
