@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 
 const canResolve = (role: string) => role === 'owner' || role === 'admin';
 
@@ -30,8 +30,6 @@ const decision = z.discriminatedUnion('intent', [
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await signedInMember(pivotal, request);
   if (!member) throw redirect('/');
   if (!canResolve(member.role)) return json({ ok: false, message: 'Only workspace owners and admins can settle billing matches.' }, { status: 403 });

@@ -11,7 +11,7 @@ import { ConnectionFrame } from '../components/connection-frame.tsx';
 import { CheckResult, CrmSettings, SyncProgress } from '../components/crm-sync.tsx';
 import { StripeSections } from '../components/stripe-settings.tsx';
 import { TokenForm } from '../components/token-form.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { isAdmin, notFoundAs404, requireAdminAction, requireMember } from '../guard.server.ts';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
@@ -29,8 +29,6 @@ export async function loader({ context, request, params }: LoaderFunctionArgs) {
 
 export async function action({ context, request, params }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await requireAdminAction(pivotal, request);
   const id = params.id ?? '';
   const ws = member.workspaceId;

@@ -7,7 +7,7 @@ import type { PortalContext } from '../context.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
 import { ConnectionFrame } from '../components/connection-frame.tsx';
 import { When } from '../components/when.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { notFoundAs404, requireAdminAction, requireAdminPage } from '../guard.server.ts';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
@@ -23,8 +23,6 @@ export async function loader({ context, request, params }: LoaderFunctionArgs) {
 
 export async function action({ context, request, params }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await requireAdminAction(pivotal, request);
   const id = params.id ?? '';
   try {

@@ -8,7 +8,7 @@ import { useFetcher, useLoaderData } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
 import { ConnectionFrame } from '../components/connection-frame.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { notFoundAs404, requireAdminAction, requireAdminPage } from '../guard.server.ts';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
@@ -26,8 +26,6 @@ type ActionResult = { ok: boolean; message: string; preview?: { external_id: str
 
 export async function action({ context, request, params }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await requireAdminAction(pivotal, request);
   const form = await request.formData();
   let body: unknown;

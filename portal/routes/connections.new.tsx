@@ -6,7 +6,7 @@ import { useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
 import { ConnectOptionCard } from '../components/connect-option.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { requireAdminAction, requireAdminPage } from '../guard.server.ts';
 
 export async function loader({ context, request }: LoaderFunctionArgs) {
@@ -17,8 +17,6 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await requireAdminAction(pivotal, request);
   const form = await request.formData();
   const key = String(form.get('intent') ?? '').replace(/^connect:/, '');

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { money, HealthPill, StatusPill } from '../components/customer-bits.tsx';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
@@ -29,8 +29,6 @@ const form = z.discriminatedUnion('intent', [
 
 export async function action({ context, request, params }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await signedInMember(pivotal, request);
   if (!member) throw redirect('/');
   const parsed = form.safeParse(Object.fromEntries(await request.formData()));

@@ -6,7 +6,6 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import type { PortalContext } from '../context.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
 import { BlockKit } from '../components/block-kit.tsx';
-import { foreignPost } from '../forms.server.ts';
 import { requireMember } from '../guard.server.ts';
 
 function demoOnly(pivotal: PortalContext) {
@@ -23,8 +22,6 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   await requireMember(pivotal, request);
   const preview = demoOnly(pivotal);
   const text = String((await request.formData()).get('text') ?? '').replace(/^\s*\/pivotal\s*/, '').slice(0, 200);

@@ -5,7 +5,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import type { PortalContext } from '../context.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
 import { When } from '../components/when.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { requireAdminAction, requireAdminPage } from '../guard.server.ts';
 
 export async function loader({ context, request }: LoaderFunctionArgs) {
@@ -22,8 +22,6 @@ type Result = { ok: boolean; message: string; link?: string };
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const actor = await requireAdminAction(pivotal, request);
   const form = await request.formData();
   const intent = form.get('intent');

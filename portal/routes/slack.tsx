@@ -5,7 +5,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-r
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 import { requireAdminAction, requireAdminPage } from '../guard.server.ts';
 
 export async function loader({ context, request }: LoaderFunctionArgs) {
@@ -16,8 +16,6 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await requireAdminAction(pivotal, request);
   const form = await request.formData();
   const intent = form.get('intent');

@@ -5,7 +5,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import type { PortalContext } from '../context.server.ts';
 import { signedInMember } from '../session.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
-import { expectedError, foreignPost } from '../forms.server.ts';
+import { expectedError } from '../forms.server.ts';
 
 const isAdmin = (role: string) => role === 'owner' || role === 'admin';
 
@@ -19,8 +19,6 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
 
 export async function action({ context, request }: ActionFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
-  const foreign = foreignPost(request, pivotal.appUrl);
-  if (foreign) return foreign;
   const member = await signedInMember(pivotal, request);
   if (!member) throw redirect('/');
   if (!isAdmin(member.role)) return json({ ok: false as const, message: 'Only workspace owners and admins manage webhooks.' }, { status: 403 });
