@@ -1,5 +1,6 @@
 // The customer services the portal's routes receive through context.pivotal.customers.
-import { changeStatusFromPortal, customerDetail, customerHistoryStream, customerListPage, exportCustomers, EXPORT_CSV_COLUMNS, parseListParams, resyncFromPortal } from './portal.ts';
+import { changeStatusFromPortal, customerDetail, customerHistoryStream, exportCustomers, EXPORT_CSV_COLUMNS, resyncFromPortal } from './portal.ts';
+import { customerListPage, parseListParams } from './list.ts';
 import { csvStream, jsonArrayStream } from './export.ts';
 import { HISTORY_CSV_COLUMNS } from '../activity/activity.ts';
 

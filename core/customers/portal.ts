@@ -1,10 +1,10 @@
-// What the portal's customer pages ask of the core: the filtered, sorted, paged list; one
+// What the portal's customer pages ask of the core besides the list (list.ts): one
 // customer with billing, health breakdown, contacts, sources and recent activity; status
 // changes and resyncs from the page; the history and exports as streams. Members (CSMs)
 // see only the customers they own; owners and admins see the whole book.
 import { Types } from 'mongoose';
-import { z } from 'zod';
-import { Customer, CUSTOMER_STATUSES, PAYMENT_STATUSES } from '../models/customer.ts';
+import { Customer } from '../models/customer.ts';
+import type { ListParams, PortalMember } from './list.ts';
 import { Contact } from '../models/contact.ts';
 import { Workspace } from '../models/workspace.ts';
 import { AppError } from '../errors.ts';
@@ -14,47 +14,7 @@ import { customerView, CUSTOMER_CSV_COLUMNS, type CustomerView } from './view.ts
 import { setCustomerStatus, SETTABLE_STATUSES } from './status.ts';
 import { customerHistory, recentHistory } from '../activity/activity.ts';
 
-export interface PortalMember {
-  workspaceId: string;
-  email: string;
-  role: string;
-}
-
-export const PAGE_SIZE = 50;
-export const SORTS = {
-  name: { name_lower: 1 },
-  '-mrr': { 'billing.mrr': -1 },
-  mrr: { 'billing.mrr': 1 },
-  health: { 'health.score': 1 },
-  '-health': { 'health.score': -1 },
-  id: { display_id: 1 },
-  '-updated': { updatedAt: -1 },
-} as const;
-export type SortKey = keyof typeof SORTS;
-const BUCKETS = ['healthy', 'watch', 'at_risk', 'none'] as const;
-
-export const listParams = z.object({
-  q: z.string().trim().max(200, 'the search text is too long (at most 200 characters)').optional(),
-  status: z.enum([...CUSTOMER_STATUSES, 'all'] as [string, ...string[]]).optional(),
-  owner: z.string().trim().max(320).optional(),
-  plan: z.string().trim().max(200).optional(),
-  payment: z.enum(PAYMENT_STATUSES).optional(),
-  bucket: z.enum(BUCKETS).optional(),
-  sort: z.enum(Object.keys(SORTS) as [SortKey, ...SortKey[]]).optional(),
-  page: z.coerce.number().int().min(1).max(100_000).optional(),
-});
-export type ListParams = z.infer<typeof listParams>;
-
-/** Reads list parameters from a query string: empty values are absent, bad ones an error. */
-export function parseListParams(search: URLSearchParams): ListParams {
-  const raw = Object.fromEntries([...search].filter(([, v]) => v !== ''));
-  const parsed = listParams.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new AppError('bad_input', `${issue.path.join('.') || 'filter'}: ${issue.message}`);
-  }
-  return parsed.data;
-}
+export type { PortalMember } from './list.ts';
 
 const wsId = (m: PortalMember) => new Types.ObjectId(m.workspaceId);
 
@@ -80,31 +40,6 @@ async function listQuery(m: PortalMember, p: ListParams): Promise<Record<string,
   if (p.payment) and.push(p.payment === 'none' ? { 'billing.payment_status': { $in: ['none', null] } } : { 'billing.payment_status': p.payment });
   if (p.bucket) and.push({ 'health.bucket': p.bucket === 'none' ? null : p.bucket });
   return { $and: and.filter((c) => Object.keys(c).length) };
-}
-
-export interface CustomerListPage {
-  rows: CustomerView[];
-  page: number;
-  has_next: boolean;
-  params: ListParams;
-  owners: string[];
-  plans: string[];
-}
-
-/** One page of the list: PAGE_SIZE rows on an indexed sort, plus whether another page follows. */
-export async function customerListPage(m: PortalMember, p: ListParams): Promise<CustomerListPage> {
-  const page = p.page ?? 1;
-  const sort = { ...SORTS[p.sort ?? 'name'], _id: 1 } as Record<string, 1 | -1>;
-  const docs = await Customer.find(await listQuery(m, p)).sort(sort).skip((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1).lean();
-  const ws = await Workspace.findById(wsId(m), { members: 1, settings: 1 }).lean();
-  return {
-    rows: docs.slice(0, PAGE_SIZE).map(customerView),
-    page,
-    has_next: docs.length > PAGE_SIZE,
-    params: p,
-    owners: (ws?.members ?? []).map((x) => x.email).sort(),
-    plans: [...(ws?.settings?.plans ?? [])],
-  };
 }
 
 /** Every customer the list's filters select, one at a time (exports; never held in memory). */

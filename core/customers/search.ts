@@ -204,7 +204,7 @@ async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Pro
 }
 
 /** A query stopped by its maxTimeMS answers `fallback`; any other error stays an error. */
-const unlessTimedOut =
+export const unlessTimedOut =
   <T>(fallback: T) =>
   (e: unknown): T => {
     if ((e as { code?: number })?.code === 50) return fallback; // MaxTimeMSExpired

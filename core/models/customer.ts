@@ -93,15 +93,18 @@ export const WITHOUT_SEARCH_KEYS = { search_grams: 0, typo_keys: 0 } as const;
 customerSchema.index({ workspace_id: 1, display_id: 1 }, { unique: true });
 customerSchema.index({ workspace_id: 1, name_lower: 1 });
 customerSchema.index({ workspace_id: 1, domain: 1 });
-customerSchema.index({ workspace_id: 1, status: 1 });
 customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
 customerSchema.index({ workspace_id: 1, search_grams: 1 }); // typo-tolerant search (core/customers/search.ts)
 customerSchema.index({ workspace_id: 1, typo_keys: 1 }); // whole-name typos (core/db/typo-keys-upgrade.ts fills older databases)
 customerSchema.index({ workspace_id: 1, owner_email: 1 });
-customerSchema.index({ workspace_id: 1, status: 1, 'health.score': 1 }); // Slack at-risk list
 customerSchema.index({ workspace_id: 1, 'billing.payment_status': 1, 'billing.mrr': -1 }); // Slack failing list
-customerSchema.index({ workspace_id: 1, status: 1, name_lower: 1 }); // portal list, default sort
-customerSchema.index({ workspace_id: 1, status: 1, 'billing.mrr': -1 }); // portal list by MRR
+// The portal list's sorts, walked per status in windows (core/customers/walk.ts); display_id
+// orders ties. The health one also serves the Slack at-risk list.
+customerSchema.index({ workspace_id: 1, status: 1, name_lower: 1, display_id: 1 });
+customerSchema.index({ workspace_id: 1, status: 1, 'billing.mrr': 1, display_id: 1 });
+customerSchema.index({ workspace_id: 1, status: 1, 'health.score': 1, display_id: 1 });
+customerSchema.index({ workspace_id: 1, status: 1, updatedAt: 1, display_id: 1 });
+customerSchema.index({ workspace_id: 1, status: 1, display_id: 1 });
 customerSchema.index({ workspace_id: 1, 'health.bucket': 1, name_lower: 1 }); // portal list, health filter
 customerSchema.index({ workspace_id: 1, updatedAt: 1 }); // health rescoring of changed customers
 customerSchema.index({ 'billing.stripe_connection_id': 1 });

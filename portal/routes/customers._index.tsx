@@ -1,5 +1,6 @@
 // /customers: the book, searched like /pivotal and filtered by status, owner, plan, payment
-// status and health bucket; sorted and paged on indexes. Members see the customers they own.
+// status and health bucket; sorted on indexes and paged by position (Next/Previous links carry
+// the row to continue from, core/customers/list.ts). Members see the customers they own.
 import { json, redirect, type LoaderFunctionArgs } from '@remix-run/node';
 import { Form, useLoaderData } from '@remix-run/react';
 import type { PortalContext } from '../context.server.ts';
@@ -27,9 +28,12 @@ const PAYMENTS = [['', 'Any payment'], ['paid', 'Paid'], ['past_due', 'Past due'
 const BUCKETS = [['', 'Any health'], ['healthy', 'Healthy'], ['watch', 'Watch'], ['at_risk', 'At risk'], ['none', 'Not scored']];
 const SORTS = [['name', 'Name'], ['-mrr', 'MRR, highest first'], ['mrr', 'MRR, lowest first'], ['health', 'Health, lowest first'], ['-health', 'Health, highest first'], ['id', 'Id'], ['-updated', 'Recently updated']];
 
-function pageHref(query: string, page: number) {
+function pageHref(query: string, cursor: { after?: string; before?: string }, page: number) {
   const q = new URLSearchParams(query);
-  q.set('page', String(page));
+  for (const k of ['page', 'after', 'before']) q.delete(k);
+  if (cursor.after) q.set('after', cursor.after);
+  if (cursor.before) q.set('before', cursor.before);
+  if (page > 1) q.set('page', String(page));
   return `/customers?${q.toString()}`;
 }
 
@@ -37,7 +41,7 @@ export default function Customers() {
   const { member, page, query } = useLoaderData<typeof loader>();
   const p = page.params;
   const exportQuery = new URLSearchParams(query);
-  exportQuery.delete('page');
+  for (const k of ['page', 'after', 'before']) exportQuery.delete(k);
   const select = (name: string, options: string[][], value: string | undefined, label: string) => (
     <label className="filter">
       <span className="sr-only">{label}</span>
@@ -110,10 +114,11 @@ export default function Customers() {
             </table>
           </div>
         )}
+        {page.partial ? <p className="muted small">Few customers match these filters: this page shows the matches among the next few thousand customers; Next looks further.</p> : null}
         <nav className="pager" aria-label="Pages">
-          {page.page > 1 ? <a href={pageHref(query, page.page - 1)}>← Previous</a> : <span />}
+          {page.prev ? <a href={pageHref(query, { before: page.prev }, page.page - 1)}>← Previous</a> : <span />}
           <span className="muted">Page {page.page}</span>
-          {page.has_next ? <a href={pageHref(query, page.page + 1)}>Next →</a> : <span />}
+          {page.next ? <a href={pageHref(query, { after: page.next }, page.page + 1)}>Next →</a> : <span />}
         </nav>
       </section>
     </SubPage>
