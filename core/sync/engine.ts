@@ -58,6 +58,33 @@ interface Checkpoint {
   since: Record<string, string | null>;
   newest: Record<string, string | null>;
   done: number;
+  /** a cursor the provider refused once (retried once, then the phase starts over) */
+  refused?: string | null;
+  /** phase restarts after refused cursors in this run */
+  restarts?: number;
+}
+
+/** A run gives up after this many walk restarts (a provider that refuses every cursor is broken, not expired). */
+const MAX_WALK_RESTARTS = 3;
+
+/**
+ * The provider no longer knows the cursor (an expired query locator, a Bulk job whose
+ * results are gone): retry once from the same checkpoint (a new query from a keyset
+ * cursor), then walk the phase again from its start. Applying is idempotent and a
+ * complete walk marks what it sees, so a restart loses and duplicates nothing.
+ */
+function restartAfterInvalidCursor(cp: Checkpoint, e: unknown, runId: unknown): boolean {
+  if (!(e instanceof ConnectorError) || e.code !== 'cursor_invalid') return false;
+  if (cp.cursor && cp.refused !== cp.cursor) {
+    cp.refused = cp.cursor;
+  } else {
+    if ((cp.restarts ?? 0) >= MAX_WALK_RESTARTS) return false;
+    cp.restarts = (cp.restarts ?? 0) + 1;
+    cp.cursor = null;
+    cp.refused = null;
+  }
+  log.warn({ run_id: String(runId), err: e.message, restart: cp.cursor === null }, 'the provider refused the sync cursor; the walk continues from the checkpoint or starts the phase over');
+  return true;
 }
 
 /**
@@ -266,7 +293,13 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
 
   while (cp.phase < kinds.length) {
     const kind = kinds[cp.phase]!;
-    const page = await take(kind, cp.cursor);
+    let page: Awaited<ReturnType<typeof fetchPage>>;
+    try {
+      page = await take(kind, cp.cursor);
+    } catch (e) {
+      if (!restartAfterInvalidCursor(cp, e, run._id)) throw e;
+      continue;
+    }
     const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
     if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
       ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
