@@ -183,6 +183,11 @@ export interface Connector {
   customerObjectType?: string;
   /** the default field mapping for customers */
   defaultMapping(): FieldMappingEntry[];
+  /**
+   * Checks an admin's source filter against the source's own schema before it is saved:
+   * the problem (naming the field, operator or value), or null when the filter is usable.
+   */
+  checkFilter?(ctx: ConnectorContext, filter: unknown): Promise<string | null>;
   /** the source's real properties, for the mapping editor */
   listProperties(ctx: ConnectorContext, kind: RecordKind): Promise<PropertyInfo[]>;
   /** one page of records (full walk when since is null, else incremental) */

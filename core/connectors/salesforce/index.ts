@@ -24,7 +24,8 @@ import {
 } from '../connector.ts';
 import { call, connect, connectedApp, connectWith, loginUrl, oauthClient, orgIdFromIdentityUrl } from './client.ts';
 import { queryJobResults, runQueryJob } from './bulk.ts';
-import { buildFilter, FIELD_NAME, RECORD_ID, soqlDateTime, soqlId, soqlString, type DescribeField } from './soql.ts';
+import { buildFilter, FIELD_NAME, filterValueProblem, RECORD_ID, soqlDateTime, soqlId, soqlString, type DescribeField } from './soql.ts';
+import { AppError } from '../../errors.ts';
 
 /**
  * Full walks of at least this many records use the Bulk API 2.0: where it overtook REST in
@@ -104,6 +105,19 @@ function filterClause(ctx: ConnectorContext, kind: RecordKind, described: Map<st
   } catch (e) {
     throw new ConnectorError('permanent', e instanceof Error ? e.message : String(e));
   }
+}
+
+/** The admin's filter checked against a fresh describe of Account (a field added a minute ago counts). */
+async function checkFilter(ctx: ConnectorContext, filter: unknown): Promise<string | null> {
+  forgetDescribe(ctx.connectionId);
+  const described = await describe(ctx, await connect(ctx), OBJECT.customer);
+  try {
+    buildFilter(filter, described);
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'bad_input') return e.message;
+    throw e;
+  }
+  return filterValueProblem(filter, described);
 }
 
 const toDate = (v: unknown): Date | null => {
@@ -431,6 +445,7 @@ export const salesforce: Connector = {
     { target: 'employee_count', source: 'NumberOfEmployees', type: 'number' },
     { target: 'created_at', source: 'CreatedDate', type: 'date' },
   ],
+  checkFilter,
   listProperties,
   pull,
   fetchOne,
