@@ -26,7 +26,8 @@ import { isTransientDatabaseError, waitForDatabase } from '../db/transient.ts';
 import { fullWalkCompleted, incrementalCompleted, quotaExhausted } from './connection-state.ts';
 import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
-import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
+import { applyContactPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
+import { applyCustomerPage } from './customer-page.ts';
 import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
