@@ -16,7 +16,7 @@ import { getConnector } from '../connectors/registry.ts';
 import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
-import { applyCustomerPage } from './apply.ts';
+import { applyCustomerPage } from './customer-page.ts';
 import { quotaExhausted } from './connection-state.ts';
 import { connectorContext, markReauthorize, type ConnectionDoc } from './connections.ts';
 import { applyEnv, emitStatusEvents, withProvider } from './engine.ts';
