@@ -100,3 +100,12 @@ export async function saveCrmSettings(conn: ConnectionDoc, form: { get(name: str
   else delete filter.list_id;
   await updateConnectionSettings(String(conn._id), { writeback: d.writeback, auto_sync: d.auto_sync, filter });
 }
+
+/** Sets (or clears, with null) a field source filter from the CLI: checked like the portal's, nothing saved when it fails. */
+export async function saveSourceFilter(conn: ConnectionDoc, filter: unknown): Promise<unknown> {
+  if (!getConnector(conn.provider).checkFilter) throw new AppError('bad_input', `A ${conn.provider} connection has no field filter: set its filter on the connection page`);
+  const value = Array.isArray(filter) && filter.length === 0 ? null : filter;
+  await checkSourceFilter(conn, value);
+  await updateConnectionSettings(String(conn._id), { filter: value });
+  return value;
+}

@@ -130,7 +130,7 @@ describe('pivotal connect salesforce', () => {
   }, 120_000);
 });
 
-describe('the Salesforce source filter on /connections/:id', () => {
+describe('the Salesforce source filter, checked when saved (portal and CLI)', () => {
   it('is checked against describe when saved: a bad field, operator or value is refused by name and nothing is saved', async () => {
     const { cookie, workspaceId } = await adminCookie('Filter org');
     const t = sf.issueToken();
@@ -166,5 +166,23 @@ describe('the Salesforce source filter on /connections/:id', () => {
     const page = await (await fetch(`${base}/connections/${String(conn._id)}`, { headers: { cookie } })).text();
     expect(page).toContain('Which Accounts are customers');
     expect(page).toContain('value="Customer - Direct, Customer - Channel"');
+  });
+
+  it('is checked the same way when set from the CLI: one error line naming the condition, nothing saved', async () => {
+    const ws = await createWorkspace({ name: 'CLI filter org' });
+    const t = sf.issueToken();
+    const conn = await connectSource({ workspaceId: String(ws._id), provider: 'salesforce', authType: 'oauth', credentials: { accessToken: t.accessToken, refreshToken: t.refreshToken, instanceUrl: sf.url }, settings: {} });
+    const cli = (...args: string[]) => runCli(['connections', 'filter', '--connection', String(conn._id), ...args], sfEnv());
+    const bad = await cli('--set', JSON.stringify([{ field: 'AnnualRevenue', operator: 'like', value: '1%' }]));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^error: Salesforce source filter: like works on text fields, not AnnualRevenue \(in AnnualRevenue like "1%"\)/);
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter ?? null).toBeNull();
+    const ok = await cli('--set', JSON.stringify({ field: 'AnnualRevenue', operator: '>=', value: 1000 }), '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json()).toMatchObject({ filter: { field: 'AnnualRevenue', operator: '>=', value: 1000 } });
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter).toEqual({ field: 'AnnualRevenue', operator: '>=', value: 1000 });
+    expect((await cli('--clear')).code).toBe(0);
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter ?? null).toBeNull();
   });
 });
