@@ -14,7 +14,7 @@ import { Customer } from '../../core/models/customer.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { PendingWriteback } from '../../core/models/writeback.ts';
-import { connectSource } from '../../core/sync/connections.ts';
+import { connectSource, reauthorize } from '../../core/sync/connections.ts';
 import { runSync } from '../../core/sync/engine.ts';
 import { drainWritebacks, recordWriteback, writebackJobs, SYNC_WRITEBACK_JOB, WRITEBACK_DRAIN_JOB } from '../../core/sync/writeback-queue.ts';
 import { setCustomerStatus } from '../../core/customers/status.ts';
@@ -127,5 +127,19 @@ describe('batched Salesforce writeback', () => {
     await Connection.updateOne({ _id: new Types.ObjectId(connectionId) }, { $set: { paused_until: new Date(Date.now() - 1000) } });
     expect(await drainWritebacks(connectionId)).toMatchObject({ written: 4, failed: 0, waiting: null });
     expect(customers.every((c) => sf.record('Account', c.sources[0]!.external_id)!.Pivotal_Status__c === 'at_risk')).toBe(true);
+  });
+
+  it('keeps the requests while the connection needs reauthorizing and writes them once it is reconnected', async () => {
+    const { connectionId, customers } = await syncedWorkspace('Revoked', 2);
+    for (const c of customers) await recordWriteback(String(c._id), { status: 'churned' });
+    await Connection.updateOne({ _id: new Types.ObjectId(connectionId) }, { $set: { state: 'reauthorize', state_reason: 'test' } });
+    expect((await drainWritebacks(connectionId)).waiting).toMatch(/Reauthorize salesforce/);
+    expect(await PendingWriteback.countDocuments({ connection_id: new Types.ObjectId(connectionId) })).toBe(2);
+    await mongoose.connection.db!.collection(JOBS_COLLECTION).deleteMany({ name: WRITEBACK_DRAIN_JOB });
+    const t = sf.issueToken();
+    await reauthorize(connectionId, { accessToken: t.accessToken, refreshToken: t.refreshToken, instanceUrl: sf.url });
+    expect(await mongoose.connection.db!.collection(JOBS_COLLECTION).countDocuments({ name: WRITEBACK_DRAIN_JOB, 'data.connection_id': connectionId })).toBe(1);
+    await work(writebackJobs, async () => (await PendingWriteback.countDocuments({ connection_id: new Types.ObjectId(connectionId) })) === 0, 'the drain after reconnecting');
+    expect(customers.every((c) => sf.record('Account', c.sources[0]!.external_id)!.Pivotal_Status__c === 'churned')).toBe(true);
   });
 });
