@@ -63,6 +63,8 @@ interface Checkpoint {
   refused?: string | null;
   /** phase restarts after refused cursors in this run */
   restarts?: number;
+  /** `done` when the current phase began (a restarted phase's progress starts there again) */
+  phaseDone?: number;
 }
 
 /** A run gives up after this many walk restarts (a provider that refuses every cursor is broken, not expired). */
@@ -82,6 +84,7 @@ function restartAfterInvalidCursor(cp: Checkpoint, e: unknown, runId: unknown): 
     if ((cp.restarts ?? 0) >= MAX_WALK_RESTARTS) return false;
     cp.restarts = (cp.restarts ?? 0) + 1;
     cp.cursor = null;
+    cp.done = cp.phaseDone ?? 0;
     cp.refused = null;
   }
   log.warn({ run_id: String(runId), err: e.message, restart: cp.cursor === null }, 'the provider refused the sync cursor; the walk continues from the checkpoint or starts the phase over');
@@ -327,6 +330,7 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
     if (!cp.cursor) {
       cp.phase++;
       cp.cursor = null;
+      cp.phaseDone = cp.done;
     }
     await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
     pages++;

@@ -268,6 +268,8 @@ describe('Salesforce cursors that expire', () => {
     expect((sf.stats.byPath.get('jobs/query') ?? 0) - jobs).toBe(2 + (sf.count('Contact') >= 100 ? 1 : 0));
     await onceEach(ws._id);
     expect(done.counts.archived).toBe(0);
+    // Progress counts the restarted walk once: every Account and Contact, not the abandoned pages too.
+    expect(done.progress.done).toBe(sf.count('Account') + sf.count('Contact'));
   });
 
   it('re-queries from its checkpoint when a REST query locator expires mid-page', async () => {
