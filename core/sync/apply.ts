@@ -23,6 +23,7 @@ import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
 import { contentHash, mapContact, mapCustomer, matchesByDomain, MATCH_PROBLEMS, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
+import { crmDecisions, decidedMatch } from './crm-ambiguous.ts';
 
 
 export interface ApplyEnv {
@@ -331,7 +332,9 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
   const customerUpdates: any[] = [];
   const activities: Record<string, unknown>[] = [];
   const clean: string[] = [];
-  const ambiguous: { domain: string; customer_id: Types.ObjectId | null; candidates: unknown[] }[] = [];
+  const ambiguous: { domain: string; customer_id: Types.ObjectId | null; candidates: unknown[]; records: unknown[] }[] = [];
+  // An admin's decisions for domains that were ambiguous (core/sync/crm-ambiguous.ts).
+  const decisions = await crmDecisions(conn._id, byDomain ? [...new Set(mapped.filter((m, i) => m.domain && !idx.link(objectType, records[i]!.externalId)).map((m) => m.domain!))] : []);
 
   const activity = (customerId: Types.ObjectId, event_type: string, field: string | null, old_value: unknown, new_value: unknown) =>
     activities.push({ workspace_id: conn.workspace_id, customer_id: customerId, actor: connectionActor(conn), actor_type: SYNC_ACTOR, event_type, field, old_value: old_value ?? null, new_value: new_value ?? null, at: now });
@@ -464,12 +467,20 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
       continue;
     }
     const hits = byDomain ? (idx.byDomain.get(m.domain!) ?? []) : [];
-    const free = hits.filter((h) => !idx.customers.get(h)?.linked);
-    const mine = hits.filter((h) => idx.customers.get(h)?.linked);
+    const decided = decidedMatch(decisions.get(m.domain ?? ''), hits);
+    if (decided === 'skip') {
+      counts.skipped++;
+      clean.push(rec.externalId);
+      result('skipped_by_admin', null);
+      continue;
+    }
+    const free = decided?.free ?? hits.filter((h) => !idx.customers.get(h)?.linked);
+    const mine = decided?.mine ?? hits.filter((h) => idx.customers.get(h)?.linked);
+    const recordRef = { external_id: rec.externalId, name: m.name ?? null, url: rec.url ?? null };
     if (free.length > 1) {
       if (firstSync) {
         counts.ambiguous++;
-        ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free });
+        ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free, records: [recordRef] });
         await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.severalCustomers(free.length)), sourceModifiedAt: rec.modifiedAt });
         idx.noteError(objectType, rec.externalId);
         result('ambiguous', null);
@@ -482,7 +493,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
     if (free.length === 0 && mine.length > 0) {
       // The domain already belongs to another record of this source: later duplicates are ignored.
       counts.skipped++;
-      ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId] });
+      ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId], records: [recordRef] });
       result('skipped_duplicate', mine[0]!);
       continue;
     }
@@ -538,7 +549,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
       await AmbiguousMatch.create({ workspace_id: conn.workspace_id, connection_id: conn._id, ...a });
     } catch (e) {
       if (!isDuplicateKeyError(e)) throw e;
-      await AmbiguousMatch.updateOne({ connection_id: conn._id, domain: a.domain }, { $addToSet: { candidates: { $each: a.candidates } } });
+      await AmbiguousMatch.updateOne({ connection_id: conn._id, domain: a.domain }, { $addToSet: { candidates: { $each: a.candidates }, records: { $each: a.records } } });
     }
   }
   await resolveSyncErrors(conn._id, objectType, idx.takeResolved(objectType, clean));
