@@ -124,6 +124,9 @@ export async function crmDecisions(connectionId: Types.ObjectId, domains: string
   return out;
 }
 
+/** Which count a record of a settled domain adds to in Validate. */
+export const decisionCount = (d: CrmDecision) => ('skip' in d ? 'skipped' : 'create' in d ? 'unmatched' : 'matched') as 'skipped' | 'unmatched' | 'matched';
+
 /**
  * How an unlinked record of a settled domain matches: 'skip', or the customers to treat as
  * free (the picked one; none to create a new one) and as already linked (none). Undefined

@@ -27,6 +27,7 @@ import { defineJob, enqueue, TRANSIENT_BACKOFF } from '../jobs/agenda.ts';
 import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, type ConnectionDoc } from './connections.ts';
 import { applyContactPage, applyCustomerPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
 import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
+import { crmDecisions, decisionCount } from './crm-ambiguous.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
@@ -334,6 +335,7 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
       if ((c.sources ?? []).some((s: any) => String(s.connection_id) === String(conn._id))) continue;
       existing.set(c.domain!, (existing.get(c.domain!) ?? 0) + 1);
     }
+    const decided = await crmDecisions(conn._id, domains); // an admin settled these (core/sync/crm-ambiguous.ts)
     for (const { r, m } of mapped) {
       const problem = (p: string) => problems.push({ object_type: r.objectType, record_id: r.externalId, name: m.name, match_key: m.domain, problem: p });
       if (r.deleted || r.outOfScope) {
@@ -347,6 +349,8 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
       } else if (!m.domain) {
         counts.skipped++;
         problem(MATCH_PROBLEMS.noDomain);
+      } else if (decided.has(m.domain)) {
+        counts[decisionCount(decided.get(m.domain)!)]++;
       } else if (seen.has(m.domain)) {
         counts.skipped++;
         problem(MATCH_PROBLEMS.duplicate(seen.get(m.domain)!));

@@ -81,6 +81,10 @@ describe('CRM ambiguous matches', () => {
     expect(await resolve(byDomain['gamma.example']!, 'skip')).toBe('gamma.example: the next sync skips gamma Inc.');
     expect(await resolve(byDomain['dup.example']!, 'create')).toBe('dup.example: the next sync creates a new customer for Dup Two.');
     expect(await AmbiguousMatch.countDocuments({ connection_id: new Types.ObjectId(connectionId), status: 'open' })).toBe(0);
+    // Validate no longer lists a settled domain as a problem.
+    const check = await runSync({ connectionId, kind: 'validate', trigger: 'test' });
+    expect(check.problems).toEqual([]);
+    expect(check.counts).toMatchObject({ ambiguous: 0, skipped: 1 });
   });
 
   it('the next sync honours each decision, and the one after changes nothing', async () => {
