@@ -176,6 +176,7 @@ describe('connecting HubSpot from the portal', () => {
 
   it('lists a CRM record matching two customers with both candidates, and the next sync honours the pick', async () => {
     const page = await ownerPage();
+    await page.getByRole('alert').filter({ hasText: 'HubSpot: 1 domain waits for you to pick the customer' }).waitFor();
     await page.goto(`${base}/connections/${connectionId}`);
     await page.getByRole('navigation', { name: 'Connection' }).getByRole('link', { name: /Ambiguous matches\s*1/ }).click();
     await page.waitForURL(`**/connections/${connectionId}/ambiguous`);
