@@ -31,7 +31,7 @@ export function registerBillingCommands(program: Command): void {
     }));
     if (opts.json) return printJson(rows);
     if (!rows.length) return printLine('No ambiguous matches.');
-    for (const r of rows) printLine(`${r.id}  ${r.domain}  (${r.status})  ${(r.candidates as any[]).map((c) => c.stripe_customer_id).join(', ')}`);
+    for (const r of rows) printLine(`${r.id}  ${r.domain}  (${r.status})  ${(r.candidates as any[]).map((c) => c.stripe_customer_id ?? c).join(', ')}`);
   });
 
   jsonOption(
