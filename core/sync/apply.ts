@@ -1,7 +1,9 @@
-// Applying one page of source records to Pivotal: SourceLinks with content hashes decide
-// created / updated / unchanged; unlinked records are matched by domain (first sync:
-// several hits is an error, later duplicates are ignored); deletes and filter exits
-// archive; every changed field becomes an Activity row (actor_type 'sync').
+// Applying pages of source records to Pivotal: what every page shares (the SyncIndex,
+// owners, tolerant inserts), contact pages, and reconcile's archive of unseen customers.
+// Customer pages are planned then written in customer-page.ts. SourceLinks with content
+// hashes decide created / updated / unchanged; unlinked records are matched by domain
+// (first sync: several hits is an error, later duplicates are ignored); deletes and filter
+// exits archive; every changed field becomes an Activity row (actor_type 'sync').
 //
 // Speed: what a page needs to know comes from a SyncIndex loaded through indexes for that
 // page's records; new links, customers and contacts go in with insertMany, changes with one
@@ -12,18 +14,15 @@
 // customer, which the next pass recreates; never a second customer. The link's unique
 // index is what makes two concurrent passes over one record safe.
 import { Types } from 'mongoose';
-import { Customer, type CustomerStatus } from '../models/customer.ts';
+import { Customer } from '../models/customer.ts';
 import { Contact } from '../models/contact.ts';
 import { Activity } from '../models/activity.ts';
 import { connectionActor } from '../activity/activity.ts';
-import { SourceLink, AmbiguousMatch, SyncError } from '../models/sync.ts';
-import { createCustomers, derivedSearchFields } from '../customers/customers.ts';
-import { isDuplicateKeyError } from '../errors.ts';
+import { SourceLink, SyncError } from '../models/sync.ts';
 import { log } from '../log.ts';
 import type { Connector, ConnectorContext, FieldMappingEntry, RecordKind, SourceRecord } from '../connectors/connector.ts';
-import { contentHash, mapContact, mapCustomer, matchesByDomain, MATCH_PROBLEMS, type MappedCustomer } from './mapping.ts';
-import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
-
+import { contentHash, mapContact, type MappedCustomer } from './mapping.ts';
+import { emptyCounts, type Counts } from './runs.ts';
 
 export interface ApplyEnv {
   connection: { _id: Types.ObjectId; workspace_id: Types.ObjectId; provider: string; settings?: any; field_mapping?: any; first_full_sync_at?: Date | null };
@@ -56,8 +55,6 @@ export interface PageOutcome {
 }
 
 const SYNC_ACTOR = 'sync';
-const COMPARED: (keyof MappedCustomer | 'owner_email')[] = ['name', 'domain', 'owner_email', 'plan', 'arr', 'industry', 'employee_count', 'last_activity_at'];
-const ARCHIVED_BY_SOURCE = ['deleted_in_source', 'left_filter'];
 
 export function mappingOf(env: ApplyEnv): FieldMappingEntry[] {
   const m = env.connection.field_mapping as FieldMappingEntry[] | null | undefined;
@@ -73,7 +70,7 @@ export interface LinkEntry {
   /** contact links: the target contact exists */
   live?: boolean;
 }
-interface CustomerEntry {
+export interface CustomerEntry {
   domain: string | null;
   /** already linked to a record of this connection */
   linked: boolean;
@@ -81,10 +78,10 @@ interface CustomerEntry {
   reason: string | null;
 }
 
-const shortHash = (h: string | null | undefined): number | null => (h ? Number.parseInt(h.slice(0, 13), 16) : null);
+export const shortHash = (h: string | null | undefined): number | null => (h ? Number.parseInt(h.slice(0, 13), 16) : null);
 const linkKey = (objectType: string, externalId: string) => `${objectType}\n${externalId}`;
 const hex = (id: unknown) => String(id);
-const oid = (id: string) => new Types.ObjectId(id);
+export const oid = (id: string) => new Types.ObjectId(id);
 const BATCH = 5000;
 
 /**
@@ -232,7 +229,7 @@ export class SyncIndex {
 }
 
 /** Inserts documents in a single round trip; returns the indexes refused as duplicates. */
-async function insertTolerant(model: any, docs: Record<string, unknown>[]): Promise<Set<number>> {
+export async function insertTolerant(model: any, docs: Record<string, unknown>[]): Promise<Set<number>> {
   const dup = new Set<number>();
   if (docs.length === 0) return dup;
   try {
@@ -248,7 +245,7 @@ async function insertTolerant(model: any, docs: Record<string, unknown>[]): Prom
   return dup;
 }
 
-async function resolveOwners(env: ApplyEnv, ids: (string | null)[]): Promise<void> {
+export async function resolveOwners(env: ApplyEnv, ids: (string | null)[]): Promise<void> {
   const todo = [...new Set(ids.filter((x): x is string => !!x && !env.ownerCache.has(x)))];
   if (!env.connector.resolveOwnerEmail) return;
   for (const id of todo) env.ownerCache.set(id, await env.connector.resolveOwnerEmail(env.ctx, id));
@@ -259,7 +256,7 @@ async function resolveOwners(env: ApplyEnv, ids: (string | null)[]): Promise<voi
  * one, else just their email (no member id, so no one else's book claims the customer).
  * Only a record without a resolvable owner falls back to the workspace owner.
  */
-function ownerFor(env: ApplyEnv, sourceOwnerId: string | null): { owner_email: string | null; owner_member_id: Types.ObjectId | null } {
+export function ownerFor(env: ApplyEnv, sourceOwnerId: string | null): { owner_email: string | null; owner_member_id: Types.ObjectId | null } {
   const email = sourceOwnerId ? (env.ownerCache.get(sourceOwnerId)?.toLowerCase() ?? null) : null;
   const member = email ? env.workspace.members.find((m) => m.email === email) : undefined;
   if (member) return { owner_email: member.email, owner_member_id: member._id };
@@ -268,7 +265,7 @@ function ownerFor(env: ApplyEnv, sourceOwnerId: string | null): { owner_email: s
   return { owner_email: owner?.email ?? null, owner_member_id: owner?._id ?? null };
 }
 
-function customerFields(m: MappedCustomer, owner: ReturnType<typeof ownerFor>, rec: SourceRecord): Record<string, unknown> {
+export function customerFields(m: MappedCustomer, owner: ReturnType<typeof ownerFor>, rec: SourceRecord): Record<string, unknown> {
   return {
     name: m.name ?? m.domain ?? `Company ${rec.externalId}`,
     domain: m.domain,
@@ -282,267 +279,18 @@ function customerFields(m: MappedCustomer, owner: ReturnType<typeof ownerFor>, r
   };
 }
 
-const same = (a: unknown, b: unknown) => (a instanceof Date || b instanceof Date ? new Date(a as any).getTime() === new Date(b as any).getTime() : JSON.stringify(a ?? null) === JSON.stringify(b ?? null));
+export const same = (a: unknown, b: unknown) => (a instanceof Date || b instanceof Date ? new Date(a as any).getTime() === new Date(b as any).getTime() : JSON.stringify(a ?? null) === JSON.stringify(b ?? null));
 
 /** The run's index, or one loaded for just these records. */
-async function indexFor(env: ApplyEnv, kind: RecordKind, records: SourceRecord[], domains: () => string[]): Promise<SyncIndex> {
+export async function indexFor(env: ApplyEnv, kind: RecordKind, records: SourceRecord[], domains: () => string[]): Promise<SyncIndex> {
   const idx = env.index ?? new SyncIndex(env.connection, false);
   await idx.loadPage(kind, records, env.customerObjectType ?? 'company', idx.runWide ? [] : domains());
   return idx;
 }
 
 /** Links the database refused as duplicates exist already (another writer): learn them. */
-async function relearnLinks(idx: SyncIndex, conn: ApplyEnv['connection'], objectType: string, externalIds: string[]): Promise<void> {
+export async function relearnLinks(idx: SyncIndex, conn: ApplyEnv['connection'], objectType: string, externalIds: string[]): Promise<void> {
   if (externalIds.length) await idx.addLinks({ connection_id: conn._id, object_type: objectType, external_id: { $in: externalIds } });
-}
-
-export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]): Promise<PageOutcome> {
-  const counts = emptyCounts();
-  const results: PreviewResult[] = [];
-  const statusChanges: PageOutcome['statusChanges'] = [];
-  if (records.length === 0) return { counts, results, statusChanges };
-  const conn = env.connection;
-  const objectType = records[0]!.objectType;
-  const mapping = mappingOf(env);
-  const byDomain = matchesByDomain(conn.settings);
-  const firstSync = !conn.first_full_sync_at;
-  const now = new Date();
-  const runId = env.run?._id ?? null;
-
-  const mapped = records.map((r) => mapCustomer(r, mapping, env.workspace.plans));
-  await resolveOwners(env, mapped.map((m) => m.owner_source_id));
-  const idx = await indexFor(env, 'customer', records, () => (byDomain ? [...new Set(mapped.map((m) => m.domain).filter((d): d is string => !!d))] : []));
-  const hashes = records.map((rec, i) => contentHash([mapped[i], rec.deleted ?? false, rec.outOfScope ?? false]));
-
-  // Full documents only for linked records whose content changed.
-  const changed: Types.ObjectId[] = [];
-  records.forEach((rec, i) => {
-    const link = idx.link(objectType, rec.externalId);
-    if (!link || rec.deleted || rec.outOfScope) return;
-    const c = idx.customers.get(link.target);
-    if (c && (link.hash !== shortHash(hashes[i]) || (c.status === 'archived' && ARCHIVED_BY_SOURCE.includes(c.reason ?? '')))) changed.push(oid(link.target));
-  });
-  const docs = new Map(changed.length ? (await Customer.find({ _id: { $in: changed } }).lean()).map((c) => [String(c._id), c]) : []);
-
-  const newLinks: Record<string, unknown>[] = [];
-  const newLinkKeys: { externalId: string; target: string; customer: string | null }[] = [];
-  const newCustomers: { link: number; doc: Record<string, unknown> }[] = [];
-  const linkUpdates: any[] = [];
-  const customerUpdates: any[] = [];
-  const activities: Record<string, unknown>[] = [];
-  const clean: string[] = [];
-  const ambiguous: { domain: string; customer_id: Types.ObjectId | null; candidates: unknown[] }[] = [];
-
-  const activity = (customerId: Types.ObjectId, event_type: string, field: string | null, old_value: unknown, new_value: unknown) =>
-    activities.push({ workspace_id: conn.workspace_id, customer_id: customerId, actor: connectionActor(conn), actor_type: SYNC_ACTOR, event_type, field, old_value: old_value ?? null, new_value: new_value ?? null, at: now });
-  const sourceRef = (rec: SourceRecord) => ({ connection_id: conn._id, provider: conn.provider, object_type: rec.objectType, external_id: rec.externalId, url: rec.url ?? null });
-  const updateLink = (rec: SourceRecord, link: LinkEntry, hash: string, extra: Record<string, unknown> = {}) => {
-    linkUpdates.push({ updateOne: { filter: { connection_id: conn._id, object_type: objectType, external_id: rec.externalId }, update: { $set: { content_hash: hash, source_modified_at: rec.modifiedAt, last_run_id: runId, ...extra } } } });
-    link.hash = shortHash(hash);
-    link.mod = rec.modifiedAt?.getTime() ?? null;
-  };
-
-  for (let i = 0; i < records.length; i++) {
-    const rec = records[i]!;
-    const m = mapped[i]!;
-    const hash = hashes[i]!;
-    const link = idx.link(objectType, rec.externalId);
-    const result = (action: string, customerId: Types.ObjectId | string | null) => results.push({ object_type: objectType, external_id: rec.externalId, name: m.name, domain: m.domain, action, customer_id: customerId ? String(customerId) : null });
-
-    const ignored = idx.ignored(objectType, rec.externalId);
-    if (ignored && (!rec.modifiedAt || ignored.at === null || rec.modifiedAt.getTime() <= ignored.at)) {
-      counts.skipped++;
-      result('ignored', null);
-      continue;
-    }
-    // Out-of-order deliveries: the newest source state wins.
-    if (link?.mod != null && rec.modifiedAt && rec.modifiedAt.getTime() < link.mod) {
-      counts.unchanged++;
-      result('stale', link.target);
-      continue;
-    }
-    const gone = rec.deleted || rec.outOfScope;
-    const entry = link ? idx.customers.get(link.target) : undefined;
-
-    if (gone) {
-      if (link && entry && entry.status !== 'archived') {
-        const reason = rec.deleted ? 'deleted_in_source' : 'left_filter';
-        const id = oid(link.target);
-        customerUpdates.push({ updateOne: { filter: { _id: id }, update: { $set: { status: 'archived', status_changed_at: now, archived_at: now, archived_reason: reason, last_synced_at: now } } } });
-        activity(id, 'archived', 'status', entry.status, 'archived');
-        statusChanges.push({ customerId: id, from: entry.status, to: 'archived' });
-        entry.status = 'archived';
-        entry.reason = reason;
-        counts.archived++;
-        result('archived', id);
-      } else {
-        counts.skipped++;
-        result('skipped_gone', link?.target ?? null);
-      }
-      if (link) updateLink(rec, link, hash);
-      clean.push(rec.externalId);
-      continue;
-    }
-
-    const owner = ownerFor(env, m.owner_source_id);
-    const fields = customerFields(m, owner, rec);
-
-    if (link && entry) {
-      const customer = docs.get(link.target);
-      if (!customer) {
-        // Same content as last time (and not archived by the source): nothing to write.
-        counts.unchanged++;
-        clean.push(rec.externalId);
-        result('unchanged', link.target);
-        continue;
-      }
-      const wasArchivedBySource = customer.status === 'archived' && ARCHIVED_BY_SOURCE.includes(customer.archived_reason ?? '');
-      const set: Record<string, unknown> = { last_synced_at: now };
-      for (const k of COMPARED) {
-        const next = k === 'owner_email' ? fields.owner_email : fields[k as string];
-        if (!same((customer as any)[k], next)) {
-          set[k] = next;
-          activity(customer._id, 'field_changed', k, (customer as any)[k], next);
-        }
-      }
-      if (!same(customer.owner_member_id, fields.owner_member_id)) set.owner_member_id = fields.owner_member_id;
-      if (set.name !== undefined || set.domain !== undefined) Object.assign(set, derivedSearchFields(String(fields.name), fields.domain as string | null));
-      if (Object.keys(m.custom_fields).length && !same(customer.custom_fields, { ...customer.custom_fields, ...m.custom_fields })) {
-        set.custom_fields = { ...customer.custom_fields, ...m.custom_fields };
-        activity(customer._id, 'field_changed', 'custom_fields', customer.custom_fields, set.custom_fields);
-      }
-      if (m.tags.length && m.tags.some((t) => !customer.tags.includes(t))) set.tags = [...new Set([...customer.tags, ...m.tags])];
-      let nextStatus: CustomerStatus | null = m.status && m.status !== customer.status ? m.status : null;
-      if (!nextStatus && wasArchivedBySource) nextStatus = 'active';
-      if (nextStatus) {
-        set.status = nextStatus;
-        set.status_changed_at = now;
-        if (customer.status === 'archived') Object.assign(set, { archived_at: null, archived_reason: null });
-        activity(customer._id, 'status_changed', 'status', customer.status, nextStatus);
-        statusChanges.push({ customerId: customer._id, from: customer.status, to: nextStatus });
-      }
-      customerUpdates.push({ updateOne: { filter: { _id: customer._id }, update: { $set: set } } });
-      updateLink(rec, link, hash);
-      idx.addCustomer(link.target, { domain: (set.domain !== undefined ? (set.domain as string | null) : entry.domain), linked: true, status: nextStatus ?? customer.status, reason: nextStatus ? null : entry.reason });
-      clean.push(rec.externalId);
-      counts[Object.keys(set).length > 1 ? 'updated' : 'unchanged']++;
-      result(Object.keys(set).length > 1 ? 'updated' : 'unchanged', customer._id);
-      continue;
-    }
-
-    const createDoc = (id: Types.ObjectId) => ({
-      _id: id,
-      ...fields,
-      status: m.status ?? 'active',
-      source_created_at: m.source_created_at,
-      custom_fields: m.custom_fields,
-      tags: m.tags,
-      sources: [sourceRef(rec)],
-      last_synced_at: now,
-    });
-
-    if (link && !entry) {
-      // Linked customer deleted in Pivotal: recreate it and re-point the link.
-      const id = new Types.ObjectId();
-      updateLink(rec, link, hash, { target_id: id });
-      link.target = String(id);
-      newCustomers.push({ link: -1, doc: createDoc(id) });
-      idx.addCustomer(String(id), { domain: m.domain, linked: true, status: m.status ?? 'active', reason: null });
-      clean.push(rec.externalId);
-      result('recreated', id);
-      continue;
-    }
-
-    // Not linked yet: match.
-    // Each record counts once: a record without its match key is skipped (as validate
-    // counts it), and its SyncError says what validate's problem list says.
-    if (byDomain && !m.domain) {
-      counts.skipped++;
-      await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.noDomain), sourceModifiedAt: rec.modifiedAt });
-      idx.noteError(objectType, rec.externalId);
-      result('skipped_no_match_key', null);
-      continue;
-    }
-    const hits = byDomain ? (idx.byDomain.get(m.domain!) ?? []) : [];
-    const free = hits.filter((h) => !idx.customers.get(h)?.linked);
-    const mine = hits.filter((h) => idx.customers.get(h)?.linked);
-    if (free.length > 1) {
-      if (firstSync) {
-        counts.ambiguous++;
-        ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free });
-        await recordSyncError({ connection: conn, run: env.run, objectType, recordId: rec.externalId, error: new Error(MATCH_PROBLEMS.severalCustomers(free.length)), sourceModifiedAt: rec.modifiedAt });
-        idx.noteError(objectType, rec.externalId);
-        result('ambiguous', null);
-      } else {
-        counts.skipped++;
-        result('skipped_duplicate', null);
-      }
-      continue;
-    }
-    if (free.length === 0 && mine.length > 0) {
-      // The domain already belongs to another record of this source: later duplicates are ignored.
-      counts.skipped++;
-      ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId] });
-      result('skipped_duplicate', mine[0]!);
-      continue;
-    }
-    const linkDoc = {
-      _id: new Types.ObjectId(), workspace_id: conn.workspace_id, connection_id: conn._id, object_type: objectType, external_id: rec.externalId,
-      target_type: 'customer', content_hash: hash, source_modified_at: rec.modifiedAt, last_run_id: runId, createdAt: now, updatedAt: now,
-    };
-    if (free.length === 1) {
-      const target = oid(free[0]!);
-      newLinks.push({ ...linkDoc, target_id: target });
-      newLinkKeys.push({ externalId: rec.externalId, target: free[0]!, customer: null });
-      const prev = idx.customers.get(free[0]!)!;
-      idx.addCustomer(free[0]!, { ...prev, linked: true, domain: m.domain });
-      const set: Record<string, unknown> = { ...fields, ...derivedSearchFields(String(fields.name), fields.domain as string | null), last_synced_at: now };
-      customerUpdates.push({ updateOne: { filter: { _id: target }, update: { $set: set, $push: { sources: sourceRef(rec) } } } });
-      activity(target, 'linked', null, null, `${conn.provider} ${rec.objectType} ${rec.externalId}`);
-      counts.matched++;
-      clean.push(rec.externalId);
-      result('matched', target);
-    } else {
-      const id = new Types.ObjectId();
-      const idHex = id.toHexString();
-      newLinks.push({ ...linkDoc, target_id: id });
-      newLinkKeys.push({ externalId: rec.externalId, target: idHex, customer: idHex });
-      newCustomers.push({ link: newLinks.length - 1, doc: createDoc(id) });
-      idx.addCustomer(idHex, { domain: m.domain, linked: true, status: m.status ?? 'active', reason: null });
-      clean.push(rec.externalId);
-      result('created', id);
-    }
-  }
-
-  // Writes, in crash-safe order: links, then customers, then the rest.
-  const refusedLinks = await insertTolerant(SourceLink, newLinks);
-  newLinks.forEach((l, i) => {
-    if (refusedLinks.has(i)) return;
-    idx.setLink(objectType, String(l.external_id), { target: newLinkKeys[i]!.target, hash: shortHash(l.content_hash as string), mod: (l.source_modified_at as Date | null)?.getTime() ?? null });
-  });
-  // Another writer linked these first: its customer stands; ours is not created.
-  for (const i of refusedLinks) if (newLinkKeys[i]?.customer) idx.dropCustomer(newLinkKeys[i]!.customer!);
-  await relearnLinks(idx, conn, objectType, [...refusedLinks].map((i) => newLinkKeys[i]!.externalId));
-  const toCreate = newCustomers.filter((c) => c.link < 0 || !refusedLinks.has(c.link));
-  if (toCreate.length) {
-    const created = await createCustomers(conn.workspace_id, toCreate.map((c) => c.doc as any));
-    for (const c of created) activity(c._id, 'created', null, null, c.name);
-    counts.created += created.length;
-  }
-  counts.unchanged += newCustomers.length - toCreate.length;
-  if (customerUpdates.length) await Customer.bulkWrite(customerUpdates, { ordered: false });
-  if (linkUpdates.length) await SourceLink.bulkWrite(linkUpdates, { ordered: false });
-  if (activities.length) await Activity.collection.insertMany(activities, { ordered: false });
-  for (const a of ambiguous) {
-    try {
-      await AmbiguousMatch.create({ workspace_id: conn.workspace_id, connection_id: conn._id, ...a });
-    } catch (e) {
-      if (!isDuplicateKeyError(e)) throw e;
-      await AmbiguousMatch.updateOne({ connection_id: conn._id, domain: a.domain }, { $addToSet: { candidates: { $each: a.candidates } } });
-    }
-  }
-  await resolveSyncErrors(conn._id, objectType, idx.takeResolved(objectType, clean));
-  return { counts, results, statusChanges };
 }
 
 export async function applyContactPage(env: ApplyEnv, records: SourceRecord[]): Promise<PageOutcome> {
