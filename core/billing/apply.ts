@@ -13,6 +13,7 @@ import { isDuplicateKeyError } from '../errors.ts';
 import { computeBilling, subscriptionMrrCents, type BillingInvoice, type BillingScope, type BillingSubscription } from './mrr.ts';
 import { MissingFxRateError, type FxRates } from './fx.ts';
 import { billingFor, noBilling, toView, writeBilling as storeBilling, type BillingView } from './store.ts';
+import { connectionActor, recordActivity, type ActivityInput } from '../activity/activity.ts';
 
 /** One Stripe customer with everything its billing fields are computed from. */
 export interface BillingSourceCustomer {
@@ -338,6 +339,7 @@ async function writeBilling(
   const touched: Types.ObjectId[] = [];
   const changed: { workspaceId: Types.ObjectId; customerId: Types.ObjectId; billing: BillingView }[] = [];
   const signals: (() => Promise<unknown>)[] = [];
+  const history: ActivityInput[] = [];
   const current = await lookup.billingOf(writes.map((w) => w.customer._id));
   const others = await lookup.otherStripeConnections();
   for (const w of writes) {
@@ -374,14 +376,30 @@ async function writeBilling(
     const failingNow = next.payment_status === 'failing' || next.payment_status === 'past_due';
     const wasFailing = prevStatus === 'failing' || prevStatus === 'past_due';
     const known = !ctx.initial || prev.synced_at != null;
+    if (prev.synced_at != null) history.push(...billingChanges(ctx, w.customer._id, prev, next));
     if (failingNow && known && (!wasFailing || prev.payment_invoice_id !== next.payment_invoice_id)) {
       signals.push(() => raisePaymentFailing(ctx, w.customer, w.billing, prevStatus, next.stripe_customer_id));
     }
   }
   await storeBilling(changed);
+  await recordActivity(history); // one insertMany per page
   for (const c of changed) lookup.remember(c.customerId, c.billing);
   for (const s of signals) await s();
   return { counts, problems, touched };
+}
+
+const HISTORY_FIELDS = ['mrr', 'plan', 'payment_status'] as const;
+
+/**
+ * Activity rows for the billing fields people read (MRR, plan, payment status) that changed,
+ * attributed to the Stripe connection. A customer's first billing (nothing synced before)
+ * records none: a first walk of 20,000 customers would otherwise write 60,000 rows of "was nothing".
+ */
+function billingChanges(ctx: BillingApplyContext, customerId: Types.ObjectId, prev: BillingView, next: BillingView): ActivityInput[] {
+  const actor = connectionActor({ provider: 'stripe', _id: ctx.connectionId });
+  return HISTORY_FIELDS.filter((f) => prev[f] !== next[f]).map((field) => ({
+    workspaceId: ctx.workspaceId, customerId, actor, actorType: 'sync' as const, eventType: 'field_changed', field: `billing.${field}`, oldValue: prev[field], newValue: next[field],
+  }));
 }
 
 /** Same billing apart from when it was synced. */

@@ -15,6 +15,7 @@ import { Workspace } from '../../core/models/workspace.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { AmbiguousMatch } from '../../core/models/sync.ts';
 import { DomainEvent, InboundEvent } from '../../core/models/events.ts';
+import { Activity } from '../../core/models/activity.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { runSync } from '../../core/sync/engine.ts';
 import '../../core/connectors/stripe/index.ts';
@@ -232,6 +233,9 @@ describe('webhooks', () => {
     await processRecorded();
     expect((await byDomain('acme.com'))[0]!.payment_status).toBe('failing');
     expect(await signals()).toBe(1);
+    const acmeId = (await byDomain('acme.com'))[0]!.id;
+    const billingRows = () => Activity.find({ customer_id: acmeId, field: /^billing\./ }).lean();
+    expect((await billingRows()).map((a) => [a.actor, a.actor_type, a.field, a.old_value, a.new_value])).toEqual([[`stripe:${connectionId}`, 'sync', 'billing.payment_status', 'paid', 'failing']]);
     // Stripe delivers the same event again, and the subscription's own past_due event too.
     expect(await fake.deliverEvent(hookUrl, failed, WHSEC)).toBe(200);
     await processRecorded();
@@ -241,6 +245,7 @@ describe('webhooks', () => {
     expect(await fake.deliverEvent(hookUrl, pastDue, WHSEC)).toBe(200);
     await processRecorded();
     expect(await signals()).toBe(1);
+    expect(await billingRows()).toHaveLength(1); // re-deliveries changed nothing, so no row
     const ev = await DomainEvent.findOne({ type: 'customer.payment_failed' }).lean();
     expect(ev!.dedupe_key).toBe(`payment_failed:${(await byDomain('acme.com'))[0]!.id}:${invoice.id}`);
     expect(await InboundEvent.countDocuments({ event_id: failed.id, connection_id: connectionId })).toBe(1);
