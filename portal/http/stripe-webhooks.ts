@@ -3,7 +3,6 @@
 import express, { Router } from 'express';
 import { handleStripeConnectWebhook, handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
 import { log } from '../../core/log.ts';
-import '../../core/connectors/stripe/index.ts';
 
 export const stripeWebhookRouter: Router = Router();
 

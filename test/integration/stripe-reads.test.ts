@@ -12,7 +12,7 @@ import { createCustomers } from '../../core/customers/customers.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { runSync } from '../../core/sync/engine.ts';
-import { syncStripeCustomers } from '../../core/connectors/stripe/billing-sync.ts';
+import { syncStripeCustomers } from '../../core/sync/billing-run.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { Workspace } from '../../core/models/workspace.ts';
@@ -28,7 +28,6 @@ async function processRecorded(): Promise<void> {
   for (const e of await InboundEvent.find({ status: 'received' }, { _id: 1 }).lean()) await processInboundEvent(String(e._id), inboundProcessors);
 }
 import { connectionStatus } from '../../core/sync/connections.ts';
-import '../../core/connectors/stripe/index.ts';
 
 useTestDatabase('stripe_reads');
 let fake: FakeStripe;

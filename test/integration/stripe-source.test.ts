@@ -11,7 +11,6 @@ import { connectSource, updateConnectionSettings } from '../../core/sync/connect
 import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { Contact } from '../../core/models/contact.ts';
-import '../../core/connectors/stripe/index.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
 import { processInboundEvent } from '../../core/inbound/pipeline.ts';

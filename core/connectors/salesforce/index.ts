@@ -6,7 +6,6 @@
 // matching and persistence.
 import type { Connection } from 'jsforce';
 import { z } from 'zod';
-import { registerConnector } from '../registry.ts';
 import {
   ConnectorError,
   type Connector,
@@ -429,4 +428,3 @@ export const salesforce: Connector = {
   writeback,
 };
 
-registerConnector(salesforce);

@@ -2,18 +2,16 @@
 // endpoint is verified with its endpoint secret; the platform's Connect endpoint with the
 // platform secret (STRIPE_CONNECT_WEBHOOK_SECRET), each event routed by its `account` to
 // the connections of that account (300 s tolerance either way). The event is recorded
-// once per connection and answered 200; processing (re-reading the affected Stripe
-// customer, so a late or out-of-order event can only apply the newest state) runs in the
-// pipeline's job with backoff; the nightly reconcile repairs anything beyond that.
+// once per connection and answered 200; processing (core/sync/stripe-events.ts: re-reading
+// the affected Stripe customer, so a late or out-of-order event can only apply the newest
+// state) runs in the pipeline's job with backoff; the nightly reconcile repairs the rest.
 import Stripe from 'stripe';
 import { Types } from 'mongoose';
 import { Connection } from '../../models/connection.ts';
 import { decryptJson } from '../../crypto.ts';
 import { errorMessage } from '../../errors.ts';
 import { env } from '../../env.ts';
-import { recordInboundEvents, type StoredInboundEvent } from '../../inbound/pipeline.ts';
-import { markReauthorize } from '../../sync/connections.ts';
-import { syncStripeCustomers, type BillingConnection } from './billing-sync.ts';
+import { recordInboundEvents } from '../../inbound/pipeline.ts';
 
 export const WEBHOOK_TOLERANCE_SEC = 300;
 
@@ -39,29 +37,6 @@ export interface StripeEventRef {
   type: string;
   /** the Stripe customer whose state the event may have changed */
   customerId: string | null;
-}
-
-let hook: ((connectionId: string, event: StripeEventRef) => Promise<void>) | null = null;
-/** Stripe-as-source connections also feed the sync engine (set by the connector module). */
-export function onSourceEvent(fn: typeof hook): void {
-  hook = fn;
-}
-
-/** Processing of one recorded Stripe event (the pipeline's processor for Stripe). */
-export async function processStripeEvent(event: StoredInboundEvent): Promise<void> {
-  const conn = await Connection.findById(event.connection_id);
-  if (!conn || conn.state === 'disconnected') return;
-  const p = event.payload as { id?: string; type?: string; customer_id?: string | null };
-  const ref: StripeEventRef = { id: p.id ?? event.event_id, type: p.type ?? event.type ?? '', customerId: p.customer_id ?? null };
-  if (ref.type === 'account.application.deauthorized') {
-    // The account owner revoked Pivotal in their Stripe dashboard: syncing stops until they reconnect.
-    await markReauthorize(conn._id, 'Pivotal was disconnected from the Stripe dashboard: reconnect Stripe to resume billing updates');
-    return;
-  }
-  // As source, customer events re-sync the customer record first; billing follows for
-  // every role (subscription and invoice events carry the billing changes).
-  if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
-  if (ref.customerId) await syncStripeCustomers(conn as unknown as BillingConnection, [ref.customerId], 'stripe');
 }
 
 function eventRecord(conn: { _id: Types.ObjectId; workspace_id: Types.ObjectId }, event: Stripe.Event) {

@@ -8,7 +8,7 @@ import { Customer } from '../models/customer.ts';
 import { Connection } from '../models/connection.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { createCustomers, type NewCustomer } from '../customers/customers.ts';
-import { syncStripeCustomers } from '../connectors/stripe/billing-sync.ts';
+import { syncStripeCustomers } from './billing-run.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
 import { ConnectorError } from '../connectors/connector.ts';
 import { log } from '../log.ts';
