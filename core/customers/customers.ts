@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Customer, CUSTOMER_STATUSES } from '../models/customer.ts';
 import { nextDisplayIds } from '../models/counter.ts';
 import { AppError } from '../errors.ts';
-import { lowerKey, searchGrams } from './text.ts';
+import { lowerKey, searchGrams, typoKeys } from '../text-keys.ts';
 import { normalizeDomain } from '../domain.ts';
 import { attachBilling, noBilling, type BillingView } from '../billing/store.ts';
 
@@ -23,7 +23,7 @@ export interface NewCustomer {
 
 /** Fields derived from name and domain that lookups rely on. */
 export function derivedSearchFields(name: string, domain: string | null | undefined) {
-  return { name_lower: lowerKey(name), search_grams: searchGrams(name, domain) };
+  return { name_lower: lowerKey(name), search_grams: searchGrams(name, domain), typo_keys: typoKeys(name) };
 }
 
 export async function createCustomers(workspaceId: Types.ObjectId, items: NewCustomer[]) {

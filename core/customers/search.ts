@@ -4,16 +4,16 @@
 //
 // Every step is a bounded MongoDB query on an index of the customers collection
 // ({workspace_id, display_id}, {workspace_id, name_lower}, {workspace_id, domain},
-// {workspace_id, search_grams}) or of contacts ({workspace_id, email}); nothing is kept
+// {workspace_id, typo_keys}, {workspace_id, search_grams}) or of contacts ({workspace_id, email}); nothing is kept
 // in process memory, so any number of bot instances answer for any number of tenants.
 import { Types } from 'mongoose';
 import { distance } from 'fastest-levenshtein';
 import { normalizeDomain } from '../domain.ts';
 import { AppError } from '../errors.ts';
-import { Customer } from '../models/customer.ts';
+import { Customer, WITHOUT_SEARCH_KEYS } from '../models/customer.ts';
 import { Contact } from '../models/contact.ts';
 import { attachBilling } from '../billing/store.ts';
-import { lowerKey, trigrams } from './text.ts';
+import { lowerKey, trigrams, typoKeys } from '../text-keys.ts';
 
 export type MatchKind = 'display_id' | 'exact' | 'prefix' | 'fuzzy' | 'none';
 
@@ -39,12 +39,13 @@ const PROBE_CAP = 60;
  */
 const PROBE_MS = 25;
 const SCAN_MS = 150;
+/** similarity at which a typo-tolerant match is offered as the answer (below: suggestions) */
+const CLOSE = 0.72;
 /** characters of a name or domain compared by edit distance */
 const COMPARED_LENGTH = 64;
 /** rows read per step when archived customers have to be skipped */
 const PAGE_SLACK = 20;
 
-const NO_GRAMS = { search_grams: 0 } as const;
 // Every filter below is answered by index bounds alone (equality, $in and ranges on indexed
 // fields); archived customers are dropped after the read rather than with a `$ne` in the
 // filter. Residual predicates cost a collection-sized scan on the embedded engine (README,
@@ -61,7 +62,7 @@ export async function searchCustomers(workspaceId: Types.ObjectId, rawQuery: str
   const found = (await byDisplayId(workspaceId, query)) ?? (await exact(workspaceId, query, limit)) ?? (await prefix(workspaceId, query, limit));
   if (found) return { ...found, customers: await attachBilling(found.customers), suggestions: [] };
   const scored = await fuzzy(workspaceId, query);
-  const close = scored.filter((s) => s.score >= 0.72).slice(0, limit);
+  const close = scored.filter((s) => s.score >= CLOSE).slice(0, limit);
   if (close.length) return { match: 'fuzzy', customers: await fullDocs(close.map((s) => s.id)), suggestions: [] };
   const suggestions = scored.filter((s) => s.score >= 0.34).slice(0, 3);
   return { match: 'none', customers: [], suggestions: await fullDocs(suggestions.map((s) => s.id)) };
@@ -74,7 +75,7 @@ type Found = { match: MatchKind; customers: any[] };
 async function byDisplayId(workspaceId: Types.ObjectId, query: string): Promise<Found | null> {
   const m = /^#?(\d{1,12})$/.exec(query);
   if (!m) return null;
-  const docs = live(await Customer.find({ workspace_id: workspaceId, display_id: Number(m[1]) }, NO_GRAMS).limit(1).lean());
+  const docs = live(await Customer.find({ workspace_id: workspaceId, display_id: Number(m[1]) }, WITHOUT_SEARCH_KEYS).limit(1).lean());
   return docs.length ? { match: 'display_id', customers: docs } : null;
 }
 
@@ -84,8 +85,8 @@ async function exact(workspaceId: Types.ObjectId, query: string, limit: number):
   const domain = normalizeDomain(query);
   const take = limit + PAGE_SLACK;
   const [byName, byDomain, byEmail] = await Promise.all([
-    Customer.find({ workspace_id: workspaceId, name_lower: query }, NO_GRAMS).limit(take).lean(),
-    domain ? Customer.find({ workspace_id: workspaceId, domain }, NO_GRAMS).limit(take).lean() : [],
+    Customer.find({ workspace_id: workspaceId, name_lower: query }, WITHOUT_SEARCH_KEYS).limit(take).lean(),
+    domain ? Customer.find({ workspace_id: workspaceId, domain }, WITHOUT_SEARCH_KEYS).limit(take).lean() : [],
     query.includes('@') ? customersOfContact(workspaceId, query, take) : [],
   ]);
   const docs = live([...new Map([...byName, ...byDomain, ...byEmail].map((d) => [String(d._id), d])).values()]);
@@ -96,7 +97,7 @@ async function exact(workspaceId: Types.ObjectId, query: string, limit: number):
 
 async function customersOfContact(workspaceId: Types.ObjectId, email: string, take: number) {
   const contacts = await Contact.find({ workspace_id: workspaceId, email }, { customer_id: 1 }).limit(take).lean();
-  return contacts.length ? Customer.find({ _id: { $in: contacts.map((c) => c.customer_id) } }, NO_GRAMS).lean() : [];
+  return contacts.length ? Customer.find({ _id: { $in: contacts.map((c) => c.customer_id) } }, WITHOUT_SEARCH_KEYS).lean() : [];
 }
 
 /** Keys starting with `query` as an index range ($gte query, $lt the next string). */
@@ -118,37 +119,58 @@ async function prefix(workspaceId: Types.ObjectId, query: string, limit: number)
 async function liveInOrder(filter: Record<string, unknown>, sort: Record<string, 1>, limit: number): Promise<any[]> {
   const out: any[] = [];
   for (let skip = 0, page = 0; out.length < limit && page < 5; page++, skip += limit + PAGE_SLACK) {
-    const docs = await Customer.find(filter, NO_GRAMS).sort(sort).skip(skip).limit(limit + PAGE_SLACK).lean();
+    const docs = await Customer.find(filter, WITHOUT_SEARCH_KEYS).sort(sort).skip(skip).limit(limit + PAGE_SLACK).lean();
     out.push(...live(docs));
     if (docs.length < limit + PAGE_SLACK) break;
   }
   return out.slice(0, limit);
 }
 
+type Scored = { id: Types.ObjectId; score: number };
+type Candidate = { _id: Types.ObjectId; name_lower?: string; domain?: string | null; status?: string; search_grams?: string[] };
+const CANDIDATE_FIELDS = { name_lower: 1, domain: 1, status: 1, search_grams: 1 } as const;
+
 /**
- * Typo-tolerant: the query's most selective trigrams (counted through the multikey index,
- * each count bounded) pick at most FUZZY_SCAN candidates; those sharing the most trigrams
- * with the whole query are scored by edit distance on name, domain and domain label.
+ * Typo-tolerant: first a whole name one edit away, found by exact lookups of its one-edit
+ * keys (cheap at any book size); only when that finds nothing close, the query's most
+ * selective trigrams (counted through the multikey index, each count bounded) pick at most
+ * FUZZY_SCAN candidates, and those sharing the most trigrams with the query are scored.
  */
-async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<{ id: Types.ObjectId; score: number }[]> {
+async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<Scored[]> {
+  const keys = typoKeys(query);
+  const oneEdit = keys.length ? scoreCandidates(query, live(await Customer.find({ workspace_id: workspaceId, typo_keys: { $in: keys } }, CANDIDATE_FIELDS).limit(FUZZY_SCAN).lean())) : [];
+  if (oneEdit.some((s) => s.score >= CLOSE)) return oneEdit;
+  const byGrams = await trigramCandidates(workspaceId, query);
+  const seen = new Set(oneEdit.map((s) => String(s.id)));
+  return [...oneEdit, ...byGrams.filter((s) => !seen.has(String(s.id)))].sort((a, b) => b.score - a.score);
+}
+
+async function trigramCandidates(workspaceId: Types.ObjectId, query: string): Promise<Scored[]> {
   const grams = trigrams(query);
   if (!grams.length) return [];
   const probe = await selectiveGrams(workspaceId, grams);
   if (!probe.length) return [];
   const rows = live(
-    await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, { name_lower: 1, domain: 1, status: 1, search_grams: 1 })
+    await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, CANDIDATE_FIELDS)
       .limit(FUZZY_SCAN)
       .maxTimeMS(SCAN_MS)
       .lean()
       .catch(unlessTimedOut([])),
   );
   const wanted = new Set(grams);
-  const q = query.slice(0, COMPARED_LENGTH);
-  return rows
+  const overlapping = rows
     .map((d) => ({ d, overlap: (d.search_grams ?? []).filter((g: string) => wanted.has(g)).length }))
     .sort((a, b) => b.overlap - a.overlap)
     .slice(0, FUZZY_CANDIDATES)
-    .map(({ d }) => {
+    .map(({ d }) => d);
+  return scoreCandidates(query, overlapping);
+}
+
+/** Edit-distance similarity of each candidate's name, domain and domain label to the query, best first. */
+function scoreCandidates(query: string, docs: Candidate[]): Scored[] {
+  const q = query.slice(0, COMPARED_LENGTH);
+  return docs
+    .map((d) => {
       const domain = String(d.domain ?? '').slice(0, COMPARED_LENGTH);
       const label = domain.split('.')[0] ?? '';
       const score = Math.max(similarity(q, String(d.name_lower ?? '').slice(0, COMPARED_LENGTH)), domain ? similarity(q, domain) : 0, label ? similarity(q, label) : 0);
@@ -191,7 +213,7 @@ const unlessTimedOut =
 
 async function fullDocs(ids: Types.ObjectId[]): Promise<any[]> {
   if (!ids.length) return [];
-  const byId = new Map((await Customer.find({ _id: { $in: ids } }, NO_GRAMS).lean()).map((d) => [String(d._id), d]));
+  const byId = new Map((await Customer.find({ _id: { $in: ids } }, WITHOUT_SEARCH_KEYS).lean()).map((d) => [String(d._id), d]));
   return attachBilling(ids.map((id) => byId.get(String(id))).filter(Boolean) as any[]);
 }
 

@@ -2,10 +2,11 @@
 // (the bot never queries MongoDB itself): one customer by id, the at-risk and failing
 // lists, a user's own book, and owner names for cards.
 import { Types } from 'mongoose';
-import { Customer } from '../models/customer.ts';
+import { Customer, WITHOUT_SEARCH_KEYS } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
 import { customerSourceLink, queueCustomerResync } from '../sync/engine.ts';
 import { attachBilling, withBilling } from '../billing/store.ts';
+import { topOfList } from './top-list.ts';
 
 export const LIST_LIMIT = 20;
 const asId = (id: string | Types.ObjectId) => (typeof id === 'string' ? new Types.ObjectId(id) : id);
@@ -18,26 +19,33 @@ export async function customerInWorkspace(workspaceId: string | Types.ObjectId, 
 
 const LIVE_STATUSES = new Set(['active', 'at_risk']);
 const FAILING: ('failing' | 'past_due')[] = ['failing', 'past_due'];
-const NO_GRAMS = { search_grams: 0 } as const;
 // As in core/customers/search.ts, filters stay within index bounds; statuses the lists leave
-// out are dropped after the (bounded) read.
+// out are dropped after the (bounded) read. The two lists are read through topOfList, which
+// keeps each read to about the rows it returns.
 
 /** At-risk customers, lowest health first (unscored ones last). */
 export async function atRiskCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
   const base = { workspace_id: asId(workspaceId), status: 'at_risk' as const };
-  const scored = await Customer.find({ ...base, 'health.score': { $gte: 0 } }, NO_GRAMS).sort({ 'health.score': 1, display_id: 1 }).limit(limit).lean();
-  const unscored = scored.length < limit ? await Customer.find({ ...base, 'health.score': null }, NO_GRAMS).sort({ display_id: 1 }).limit(limit - scored.length).lean() : [];
+  const scored = await topOfList(
+    `at_risk:${base.workspace_id}`,
+    limit,
+    (bound) => Customer.find({ ...base, 'health.score': bound === undefined ? { $gte: 0 } : { $gte: 0, $lte: bound } }, WITHOUT_SEARCH_KEYS).sort({ 'health.score': 1, display_id: 1 }).limit(limit).lean(),
+    (c) => c.health?.score,
+  );
+  const unscored = scored.length < limit ? await Customer.find({ ...base, 'health.score': null }, WITHOUT_SEARCH_KEYS).sort({ display_id: 1 }).limit(limit - scored.length).lean() : [];
   return attachBilling([...scored, ...unscored]);
 }
 
 /** Active and at-risk customers whose payment is failing or past due, highest MRR first. */
 export async function failingCustomers(workspaceId: string | Types.ObjectId, limit = LIST_LIMIT) {
-  const per = await Promise.all(
-    FAILING.map((status) => Customer.find({ workspace_id: asId(workspaceId), 'billing.payment_status': status }, NO_GRAMS).sort({ 'billing.mrr': -1 }).limit(limit * 3).lean()),
-  );
-  const docs = per.flat().filter((c) => LIVE_STATUSES.has(c.status));
-  docs.sort((a, b) => (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0) || a.display_id - b.display_id);
-  return attachBilling(docs.slice(0, limit));
+  const workspace_id = asId(workspaceId);
+  const read = async (bound?: number) => {
+    const mrr = bound === undefined ? {} : { 'billing.mrr': { $gte: bound } };
+    const per = await Promise.all(FAILING.map((status) => Customer.find({ workspace_id, 'billing.payment_status': status, ...mrr }, WITHOUT_SEARCH_KEYS).sort({ 'billing.mrr': -1 }).limit(limit * 3).lean()));
+    const docs = per.flat().filter((c) => LIVE_STATUSES.has(c.status));
+    return docs.sort((a, b) => (b.billing?.mrr ?? 0) - (a.billing?.mrr ?? 0) || a.display_id - b.display_id).slice(0, limit);
+  };
+  return attachBilling(await topOfList(`failing:${workspace_id}`, limit, read, (c) => c.billing?.mrr));
 }
 
 /**
@@ -54,7 +62,7 @@ export async function bookOfSlackUser(workspaceId: string | Types.ObjectId, slac
   const ownerEmail = member?.email ?? lowered;
   if (ownerEmail) or.push({ owner_email: ownerEmail });
   if (!or.length) return { matched: false, customers: [] as any[] };
-  const reads = await Promise.all(or.map((owner) => Customer.find({ workspace_id: asId(workspaceId), ...owner }, NO_GRAMS).limit(limit * 2).lean()));
+  const reads = await Promise.all(or.map((owner) => Customer.find({ workspace_id: asId(workspaceId), ...owner }, WITHOUT_SEARCH_KEYS).limit(limit * 2).lean()));
   const unique = new Map(reads.flat().filter((c) => LIVE_STATUSES.has(c.status)).map((c) => [String(c._id), c]));
   const docs: any[] = await attachBilling([...unique.values()].slice(0, limit));
   const rank = (c: any) => (c.status === 'at_risk' ? 0 : 2) + (FAILING.includes(c.billing?.payment_status) ? 0 : 1);

@@ -7,8 +7,10 @@ import { useTestDatabase } from '../helpers/db.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { searchCustomers } from '../../core/customers/search.ts';
 import { Customer, MAX_NAME_LENGTH } from '../../core/models/customer.ts';
-import { MAX_KEY_LENGTH } from '../../core/customers/text.ts';
+import { MAX_KEY_LENGTH } from '../../core/text-keys.ts';
 import { ensureDisplayIdCounter } from '../../core/models/counter.ts';
+import { syncIndexes } from '../../core/db/connection.ts';
+import mongoose from 'mongoose';
 
 useTestDatabase('customer_search');
 const ws = new Types.ObjectId();
@@ -48,6 +50,31 @@ describe('customer search', () => {
     expect(huge!.search_grams.length).toBeLessThan(20);
     const r = await searchCustomers(ws, `hugh ${'x'.repeat(150)}`);
     expect(r.customers.map((c) => c.domain)).toEqual(['huge.example']);
+  });
+
+  it('finds a mistyped whole name in a book where every word is common', async () => {
+    // 2,000 names from 10 words: every trigram of the query is shared by hundreds of customers
+    const crowd = new Types.ObjectId();
+    const words = ['acme', 'globex', 'initech', 'umbrella', 'stark', 'wayne', 'wonka', 'tyrell', 'hooli', 'vandelay'];
+    await ensureDisplayIdCounter(crowd);
+    await createCustomers(crowd, Array.from({ length: 2000 }, (_, i) => ({ name: `${words[i % 10]} ${words[Math.floor(i / 10) % 10]} Labs ${i}`, domain: null })));
+    for (const typed of ['acm wayne Labs 1450', 'acme wanye Labs 1450', 'acme wayne Lab 1450']) {
+      const r = await searchCustomers(crowd, typed);
+      expect(r.match).toBe('fuzzy');
+      expect(r.customers[0].name).toBe('acme wayne Labs 1450');
+    }
+  });
+
+  it('gives customers stored before one-edit keys existed their keys at the next start', async () => {
+    const old = new Types.ObjectId();
+    const customers = mongoose.connection.db!.collection('customers');
+    await customers.insertOne({ workspace_id: old, display_id: 1, name: 'Vandelay Industries', name_lower: 'vandelay industries', status: 'active', search_grams: [] });
+    await customers.dropIndex('workspace_id_1_typo_keys_1');
+    await syncIndexes(); // what every start runs
+    expect((await customers.findOne({ workspace_id: old }))!.typo_keys).toContain('vandelay industries');
+    // found by its one-edit keys alone: it has no trigrams
+    expect((await searchCustomers(old, 'vandelay industires')).customers.map((c) => c.name)).toEqual(['Vandelay Industries']);
+    await Customer.createIndexes(); // mongoose builds a model's indexes once per process
   });
 
   it('refuses an over-long query with a clear message', async () => {
