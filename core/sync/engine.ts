@@ -168,17 +168,11 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
     return runSummary(await finishRun(run._id, 'paused', { message: quotaPauseMessage(conn.provider, conn.paused_until) }));
   }
 
-  if ((conn.role as ConnectionRole) === 'billing_signal') {
-    try {
-      return await billingRun(conn, run, opts);
-    } catch (e) {
-      if (isTransientDatabaseError(e)) throw new RunInterrupted(run._id, e);
-      return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
-    }
-  }
-
-  const env = await applyEnv(conn, run);
+  // Billing-signal runs share everything below: pauses on expired credentials or quota, failures.
+  const billing = (conn.role as ConnectionRole) === 'billing_signal';
   try {
+    if (billing) return await billingRun(conn, run, opts);
+    const env = await applyEnv(conn, run);
     if (opts.kind === 'validate') return await validateRun(conn, env, run._id, opts.signal);
     const summary = await walk(conn, env, run, opts);
     if (env.connector.billing && summary.status === 'succeeded' && (opts.kind === 'full' || opts.kind === 'incremental' || opts.kind === 'reconcile')) {
