@@ -100,6 +100,8 @@ const ambiguousMatchSchema = new Schema(
     domain: { type: String, required: true },
     customer_id: { type: Schema.Types.ObjectId, default: null },
     candidates: { type: Schema.Types.Mixed, default: () => [] },
+    /** CRM syncs: the source records that claimed the domain ({ external_id, name, url }) */
+    records: { type: Schema.Types.Mixed, default: () => [] },
     status: { type: String, enum: ['open', 'resolved'], default: 'open' },
     resolution: { type: Schema.Types.Mixed, default: null },
   },

@@ -12,15 +12,10 @@ import { syncStripeCustomers } from './billing-run.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
 import { ConnectorError } from '../connectors/connector.ts';
 import { log } from '../log.ts';
+import { settleAmbiguousMatch } from './ambiguous-matches.ts';
 import { mayReadCustomer, type Viewer } from '../auth/permissions.ts';
 
 export type AmbiguityResolution = { id: string; winner: string } | { id: string; split: true };
-
-export async function listAmbiguousMatches(connectionId: string, status: 'open' | 'resolved' | 'all' = 'open') {
-  const q: Record<string, unknown> = { connection_id: new Types.ObjectId(connectionId) };
-  if (status !== 'all') q.status = status;
-  return AmbiguousMatch.find(q).sort({ domain: 1 }).lean();
-}
 
 /** What the portal shows of one open ambiguity: the customer whose MRR is merged, and who pays. */
 export interface AmbiguityView {
@@ -137,7 +132,7 @@ export async function resolveAmbiguousMatch(input: AmbiguityResolution) {
     others.forEach((c, i) => (assignments[c.stripe_customer_id] = String(newCustomers[i]!._id)));
     resolution = { split: true, assignments, resolved_at: resolvedAt };
   }
-  const won = await AmbiguousMatch.findOneAndUpdate({ _id: amb._id, status: 'open' }, { $set: { status: 'resolved', resolution } }, { returnDocument: 'after' }).lean();
+  const won = await settleAmbiguousMatch(amb._id, resolution);
   if (!won) throw new AppError('conflict', `${amb.domain} was already settled`);
   if (newCustomers.length) {
     try {

@@ -10,6 +10,7 @@ import { connectionStatus, getConnection } from './connections.ts';
 import { ignoreSyncErrors, openSyncErrors, runSummary, syncErrorRows } from './runs.ts';
 import { queueSync, syncRecord } from './engine.ts';
 import { PROVIDER_LABELS } from './providers.ts';
+import { openCrmAmbiguityCount } from './crm-ambiguous.ts';
 
 export type ConnectionRow = {
   id: string;
@@ -62,6 +63,7 @@ export async function connectionOverview(connectionId: string) {
     last_incremental_at: iso(s.last_incremental_at),
     first_full_sync_at: iso(conn?.first_full_sync_at),
     warnings: s.warnings.filter((w) => !w.startsWith('Reauthorize')),
+    ambiguous_open: conn ? await openCrmAmbiguityCount(conn) : 0,
     running,
     settings: {
       writeback: conn?.settings?.writeback !== false && conn?.role !== 'billing_signal',

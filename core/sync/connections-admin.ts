@@ -13,6 +13,7 @@ import { filterChoices, saveCrmSettings } from './connection-settings.ts';
 import { mappingView, previewMapping, saveMapping, PIVOTAL_FIELDS, CUSTOM_FIELD_TYPES } from './mapping-editor.ts';
 import { disconnect } from './connections.ts';
 import { problemsCsv, syncErrorsCsv, runSummary } from './runs.ts';
+import { crmAmbiguities, parseCrmChoice, resolveCrmAmbiguity } from './crm-ambiguous.ts';
 
 /** The ways to connect, each with whether its OAuth app is configured here. */
 function options() {
@@ -83,6 +84,12 @@ export const connectionsAdmin = {
     const conn = await connectionOfWorkspace(workspaceId, connectionId);
     return { overview: await connectionOverview(String(conn._id)), view: await mappingView(String(conn._id)), fields: PIVOTAL_FIELDS, customTypes: CUSTOM_FIELD_TYPES };
   },
+  ambiguous: async (workspaceId: string, connectionId: string) => {
+    const conn = await connectionOfWorkspace(workspaceId, connectionId);
+    return { overview: await connectionOverview(String(conn._id)), matches: await crmAmbiguities(conn) };
+  },
+  resolveAmbiguous: async (workspaceId: string, connectionId: string, matchId: string, choice: string, by: string) =>
+    resolveCrmAmbiguity(await connectionOfWorkspace(workspaceId, connectionId), matchId, parseCrmChoice(choice), by),
   saveMapping: async (workspaceId: string, connectionId: string, input: unknown) => saveMapping(String((await connectionOfWorkspace(workspaceId, connectionId))._id), input),
   previewMapping: async (workspaceId: string, connectionId: string, input: unknown) => previewMapping(String((await connectionOfWorkspace(workspaceId, connectionId))._id), input),
 };

@@ -13,6 +13,7 @@ import { isDuplicateKeyError } from '../errors.ts';
 import type { SourceRecord } from '../connectors/connector.ts';
 import { contentHash, mapCustomer, matchesByDomain, MATCH_PROBLEMS, type MappedCustomer } from './mapping.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
+import { crmDecisions, decidedMatch, type CrmDecision } from './crm-ambiguous.ts';
 import { indexFor, insertTolerant, mappingOf, oid, ownerFor, customerFields, relearnLinks, resolveOwners, same, shortHash, type ApplyEnv, type LinkEntry, type PageOutcome, type PreviewResult, type SyncIndex } from './apply.ts';
 
 const SYNC_ACTOR = 'sync';
@@ -46,7 +47,7 @@ export interface CustomerPagePlan {
   linkUpdates: any[];
   customerUpdates: any[];
   activities: Record<string, unknown>[];
-  ambiguous: { domain: string; customer_id: Types.ObjectId | null; candidates: unknown[] }[];
+  ambiguous: { domain: string; customer_id: Types.ObjectId | null; candidates: unknown[]; records: unknown[] }[];
   syncErrors: { recordId: string; message: string; modifiedAt: Date | null | undefined }[];
   /** external ids applied cleanly: their open SyncErrors resolve */
   clean: string[];
@@ -73,6 +74,8 @@ interface Step {
   docs: Map<string, any>;
   firstSync: boolean;
   byDomain: boolean;
+  /** an admin's decisions for domains that were ambiguous (core/sync/crm-ambiguous.ts) */
+  decisions: Map<string, CrmDecision>;
   result: (action: string, customerId: Types.ObjectId | string | null) => void;
 }
 
@@ -87,12 +90,14 @@ export async function planCustomerPage(env: ApplyEnv, records: SourceRecord[]): 
   const plan = emptyPlan(records[0]!.objectType, idx);
   const hashes = records.map((rec, i) => contentHash([mapped[i], rec.deleted ?? false, rec.outOfScope ?? false]));
   const docs = await changedCustomers(idx, plan.objectType, records, hashes);
+  const unlinkedDomains = byDomain ? mapped.filter((m, i) => m.domain && !idx.link(plan.objectType, records[i]!.externalId)).map((m) => m.domain!) : [];
+  const decisions = await crmDecisions(conn._id, [...new Set(unlinkedDomains)]);
   const now = plan.now;
   records.forEach((rec, i) => {
     const m = mapped[i]!;
     const result = (action: string, customerId: Types.ObjectId | string | null) =>
       plan.results.push({ object_type: plan.objectType, external_id: rec.externalId, name: m.name, domain: m.domain, action, customer_id: customerId ? String(customerId) : null });
-    planRecord({ env, idx, plan, rec, m, hash: hashes[i]!, link: idx.link(plan.objectType, rec.externalId), now, docs, firstSync: !conn.first_full_sync_at, byDomain, result });
+    planRecord({ env, idx, plan, rec, m, hash: hashes[i]!, link: idx.link(plan.objectType, rec.externalId), now, docs, firstSync: !conn.first_full_sync_at, byDomain, decisions, result });
   });
   return plan;
 }
@@ -278,12 +283,19 @@ function planUnlinked(s: Step): void {
     return s.result('skipped_no_match_key', null);
   }
   const hits = s.byDomain ? (idx.byDomain.get(m.domain!) ?? []) : [];
-  const free = hits.filter((h) => !idx.customers.get(h)?.linked);
-  const mine = hits.filter((h) => idx.customers.get(h)?.linked);
+  const decided = decidedMatch(s.decisions.get(m.domain ?? ''), hits);
+  if (decided === 'skip') {
+    plan.counts.skipped++;
+    plan.clean.push(rec.externalId);
+    return s.result('skipped_by_admin', null);
+  }
+  const free = decided?.free ?? hits.filter((h) => !idx.customers.get(h)?.linked);
+  const mine = decided?.mine ?? hits.filter((h) => idx.customers.get(h)?.linked);
+  const records = [{ external_id: rec.externalId, name: m.name ?? null, url: rec.url ?? null }];
   if (free.length > 1) {
     if (s.firstSync) {
       plan.counts.ambiguous++;
-      plan.ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free });
+      plan.ambiguous.push({ domain: m.domain!, customer_id: null, candidates: free, records });
       noteError(s, MATCH_PROBLEMS.severalCustomers(free.length));
       s.result('ambiguous', null);
     } else {
@@ -295,7 +307,7 @@ function planUnlinked(s: Step): void {
   if (free.length === 0 && mine.length > 0) {
     // The domain already belongs to another record of this source: later duplicates are ignored.
     plan.counts.skipped++;
-    plan.ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId] });
+    plan.ambiguous.push({ domain: m.domain!, customer_id: oid(mine[0]!), candidates: [rec.externalId], records });
     return s.result('skipped_duplicate', mine[0]!);
   }
   if (free.length === 1) planMatch(s, free[0]!);
@@ -397,7 +409,7 @@ async function recordAmbiguous(conn: ApplyEnv['connection'], ambiguous: Customer
       await AmbiguousMatch.create({ workspace_id: conn.workspace_id, connection_id: conn._id, ...a });
     } catch (e) {
       if (!isDuplicateKeyError(e)) throw e;
-      await AmbiguousMatch.updateOne({ connection_id: conn._id, domain: a.domain }, { $addToSet: { candidates: { $each: a.candidates } } });
+      await AmbiguousMatch.updateOne({ connection_id: conn._id, domain: a.domain }, { $addToSet: { candidates: { $each: a.candidates }, records: { $each: a.records } } });
     }
   }
 }

@@ -26,6 +26,7 @@ import { connectorContext, getConnection, markReauthorize, SCHEDULED_SYNC_JOB, t
 import { applyContactPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOutcome, type PreviewResult } from './apply.ts';
 import { applyCustomerPage } from './customer-page.ts';
 import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
+import { crmDecisions, decisionCount } from './crm-ambiguous.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, resolveSyncErrorsExcept, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 import { billingWalk } from './billing-run.ts';
 import type { BillingCounts } from '../billing/apply.ts';
@@ -344,6 +345,7 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
       if ((c.sources ?? []).some((s: any) => String(s.connection_id) === String(conn._id))) continue;
       existing.set(c.domain!, (existing.get(c.domain!) ?? 0) + 1);
     }
+    const decided = await crmDecisions(conn._id, domains); // an admin settled these (core/sync/crm-ambiguous.ts)
     for (const { r, m } of mapped) {
       const problem = (p: string) => problems.push({ object_type: r.objectType, record_id: r.externalId, name: m.name, match_key: m.domain, problem: p });
       if (r.deleted || r.outOfScope) {
@@ -357,6 +359,8 @@ async function validateRun(conn: ConnectionDoc, env: ApplyEnv, runId: Types.Obje
       } else if (!m.domain) {
         counts.skipped++;
         problem(MATCH_PROBLEMS.noDomain);
+      } else if (decided.has(m.domain)) {
+        counts[decisionCount(decided.get(m.domain)!)]++;
       } else if (seen.has(m.domain)) {
         counts.skipped++;
         problem(MATCH_PROBLEMS.duplicate(seen.get(m.domain)!));

@@ -7,6 +7,7 @@ import { SlackInstallation } from '../models/slack.ts';
 import { AmbiguousMatch } from '../models/sync.ts';
 import { WebhookEndpoint } from '../models/webhooks.ts';
 import { connectionStatus } from './connections.ts';
+import { openCrmAmbiguityCount } from './crm-ambiguous.ts';
 
 export interface WorkspaceOverview {
   connections: { id: string; provider: string; role: string; mode: string | null; state: string; last_full_sync_at: string | null; last_incremental_at: string | null; running: string | null }[];
@@ -37,6 +38,8 @@ export async function workspaceOverview(workspaceId: string): Promise<WorkspaceO
     const label = PROVIDER_LABELS[s.provider] ?? s.provider;
     if (s.state === 'reauthorize') alerts.push({ level: 'error', message: `${label} needs to be reconnected: ${s.state_reason ?? 'its credentials stopped working'}. Syncing resumes once it is.` });
     for (const w of s.warnings) if (!w.startsWith('Reauthorize')) alerts.push({ level: 'warning', message: `${label}: ${w}` });
+    const undecided = await openCrmAmbiguityCount(c);
+    if (undecided) alerts.push({ level: 'warning', message: `${label}: ${undecided === 1 ? '1 domain waits' : `${undecided} domains wait`} for you to pick the customer, under Ambiguous matches on the connection's page.` });
   }
   for (const i of await SlackInstallation.find({ workspace_id: wsId, status: 'broken' }).lean()) {
     alerts.push({ level: 'error', message: `Slack (${i.team_name ?? i.team_id}) stopped accepting Pivotal's token${i.status_reason ? ` (${i.status_reason})` : ''}: reinstall the Slack app to resume alerts and /pivotal.` });

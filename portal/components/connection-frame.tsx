@@ -15,6 +15,8 @@ export interface ConnectionHead {
   last_full_sync_at: string | null;
   last_incremental_at: string | null;
   warnings: string[];
+  /** open CRM ambiguous matches (Stripe's are on /billing) */
+  ambiguous_open?: number;
 }
 
 const STATE_TEXT: Record<string, { title: string; level: string }> = {
@@ -28,6 +30,7 @@ const TABS = [
   ['/mapping', 'Field mapping'],
   ['/log', 'Integration log'],
   ['/errors', 'Sync errors'],
+  ['/ambiguous', 'Ambiguous matches'],
 ] as const;
 
 export function ConnectionFrame({ c, timezone, tab, openErrors, children }: { c: ConnectionHead; timezone: string; tab: (typeof TABS)[number][0]; openErrors?: number; children?: ReactNode }) {
@@ -63,10 +66,11 @@ export function ConnectionFrame({ c, timezone, tab, openErrors, children }: { c:
         {children}
       </section>
       <nav className="tabs" aria-label="Connection">
-        {TABS.map(([suffix, label]) => (
+        {TABS.filter(([suffix]) => suffix !== '/ambiguous' || c.provider !== 'stripe').map(([suffix, label]) => (
           <a key={suffix} href={`/connections/${c.id}${suffix}`} aria-current={tab === suffix ? 'page' : undefined}>
             {label}
             {suffix === '/errors' && openErrors ? <span className="count">{openErrors}</span> : null}
+            {suffix === '/ambiguous' && c.ambiguous_open ? <span className="count">{c.ambiguous_open}</span> : null}
           </a>
         ))}
       </nav>

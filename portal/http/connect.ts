@@ -2,7 +2,7 @@
 // hubspot, salesforce and stripe. Only a signed-in owner or admin may start one; the
 // workspace comes from their session, never from the query string, and only that admin,
 // in that browser (a nonce cookie), can finish it, once.
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { finishOAuthConnect, startOAuthConnect } from '../../core/sync/oauth-connect.ts';
 import { sessionMember } from '../../core/auth/sessions.ts';
 import { env } from '../../core/env.ts';
@@ -19,9 +19,16 @@ function sessionContext() {
   return { sessionSecret: e.SESSION_SECRET, secureCookies: e.APP_URL.startsWith('https://'), sessionMember };
 }
 
-async function signedInAdmin(req: Request) {
+/**
+ * The signed-in owner or admin, or null once the refusal is sent: a signed-out visitor is
+ * asked to sign in (401), a signed-in member is told they may not (403).
+ */
+async function adminOrRefuse(req: Request, res: Response, signInHint: string) {
   const member = await signedInMember(sessionContext(), req);
-  return member && (member.role === 'owner' || member.role === 'admin') ? member : null;
+  if (member && (member.role === 'owner' || member.role === 'admin')) return member;
+  if (member) res.status(403).type('html').send(simplePage('Not allowed', 'Only workspace owners and admins can connect providers or install Pivotal in Slack. Ask one of them to do it.'));
+  else res.status(401).type('html').send(simplePage('Sign in first', signInHint));
+  return null;
 }
 
 const statusFor = (err: unknown) => {
@@ -32,11 +39,8 @@ const statusFor = (err: unknown) => {
 // Slack's install: a one-use link to the bot for this admin's workspace (core/slack/install.ts).
 connectRouter.get('/connect/slack', async (req, res) => {
   try {
-    const member = await signedInAdmin(req);
-    if (!member) {
-      res.status(401).type('html').send(simplePage('Sign in first', 'Only a workspace owner or admin can install Pivotal in Slack. Sign in with your one-time link, then try again.'));
-      return;
-    }
+    const member = await adminOrRefuse(req, res, 'Only a workspace owner or admin can install Pivotal in Slack. Sign in with your one-time link, then try again.');
+    if (!member) return;
     if (!slackOAuthConfigured()) throw new AppError('config', 'The Slack install is not configured on this Pivotal instance (set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET), or link a team with `pivotal slack link`');
     res.redirect(302, await createSlackInstallGrant(member));
   } catch (err) {
@@ -47,11 +51,8 @@ connectRouter.get('/connect/slack', async (req, res) => {
 
 connectRouter.get('/connect/:provider', async (req, res, next) => {
   try {
-    const member = await signedInAdmin(req);
-    if (!member) {
-      res.status(401).type('html').send(simplePage('Sign in first', 'Only a workspace owner or admin can connect a provider. Sign in with your one-time link, then try again.'));
-      return;
-    }
+    const member = await adminOrRefuse(req, res, 'Only a workspace owner or admin can connect a provider. Sign in with your one-time link, then try again.');
+    if (!member) return;
     const { url, nonce } = await startOAuthConnect({
       workspaceId: member.workspaceId,
       email: member.email,
@@ -72,11 +73,8 @@ connectRouter.get('/connect/:provider', async (req, res, next) => {
 connectRouter.get('/connect/:provider/callback', async (req, res) => {
   const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
   try {
-    const member = await signedInAdmin(req);
-    if (!member) {
-      res.status(401).type('html').send(simplePage('Sign in first', 'Finish connecting while signed in as the workspace owner or admin who started it: sign in, then start again from the portal.'));
-      return;
-    }
+    const member = await adminOrRefuse(req, res, 'Finish connecting while signed in as the workspace owner or admin who started it: sign in, then start again from the portal.');
+    if (!member) return;
     const cookie = connectNonceCookie(sessionContext());
     const browserNonce: unknown = await cookie.parse(req.headers.cookie ?? null);
     res.setHeader('Set-Cookie', await cookie.serialize('', { maxAge: 0 }));

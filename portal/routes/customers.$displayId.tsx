@@ -44,6 +44,41 @@ export async function action({ context, request, params }: ActionFunctionArgs) {
   }
 }
 
+/** What the source's mapped custom fields hold (field mapping), and the customer's tags. */
+function CustomFields({ fields, tags }: { fields: Record<string, unknown>; tags: string[] }) {
+  const keys = Object.keys(fields).sort();
+  return (
+    <section className="card" aria-label="Custom fields">
+      <h2>Custom fields</h2>
+      {keys.length ? (
+        <div className="table-scroll">
+          <table className="grid compact">
+            <tbody>
+              {keys.map((k) => (
+                <tr key={k}>
+                  <th scope="row">{k}</th>
+                  <td>{fieldText(fields[k])}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p className="muted">None yet. Map source properties to custom fields on a connection's Field mapping page.</p>
+      )}
+      {tags.length ? <p className="small">Tags: {tags.map((t) => <span key={t} className="pill neutral">{t}</span>)}</p> : null}
+    </section>
+  );
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/;
+function fieldText(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'string') return ISO_DATE.test(v) ? day(v) : v;
+  if (Array.isArray(v)) return v.map(fieldText).join(', ');
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC' : '—');
 const day = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString('en-US', { dateStyle: 'medium', timeZone: 'UTC' }) : '—');
 
@@ -133,6 +168,7 @@ export default function CustomerPage() {
           {health.computed_at ? <p className="muted small">Computed {when(health.computed_at)}{c.status === 'churned' ? ' · frozen while churned' : ''}</p> : null}
         </section>
       </div>
+      <CustomFields fields={c.custom_fields} tags={c.tags} />
       <section className="card" aria-label="Contacts">
         <h2>Contacts</h2>
         {contacts.length ? (

@@ -2,8 +2,11 @@
 // Chromium): the 503 "OAuth is not configured" page with its token form, connecting the
 // fake HubSpot with a token, validate → preview → full sync with the progress bar reaching
 // 100% without a reload, a custom property mapped to a custom field with the live preview,
-// sync errors (CSV, ignore), the integration log, disconnect and reconnect, the Slack page's
-// test alert reaching the fake Slack, and members kept out of admin pages and actions.
+// the mapped value on the customer's page, a CRM record matching two customers settled on
+// the ambiguous-matches page and honoured by the next sync, no stale 30-minute warning right
+// after a full sync, sync errors (CSV, ignore), the integration log, disconnect and
+// reconnect, the Slack page's test alert reaching the fake Slack, and members kept out of
+// admin pages and actions (403; a signed-out visitor 401).
 // Every page is saved at 1280 px and 390 px under test-results/.
 import fs from 'node:fs';
 import { Types } from 'mongoose';
@@ -22,6 +25,8 @@ import { startJobProcessor, type JobProcessor } from '../../core/jobs/agenda.ts'
 import { linkSlackTeam } from '../../core/slack/link.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { Connection } from '../../core/models/connection.ts';
+import { AmbiguousMatch } from '../../core/models/sync.ts';
+import { createCustomers } from '../../core/customers/customers.ts';
 import { startFakeHubspot, type FakeHubspot } from '../fakes/hubspot.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.ts';
 import { jobs } from '../../core/app/composition.ts';
@@ -37,6 +42,7 @@ let worker: JobProcessor;
 let workspaceId = '';
 let connectionId = '';
 let base = '';
+let twinIds: Types.ObjectId[] = [];
 const saved = { ...process.env };
 const shots = path.join(repoRoot, 'test-results');
 const TEAM = 'T0PORTAL1';
@@ -75,6 +81,8 @@ beforeAll(async () => {
   hubspot.defineProperty('companies', { name: 'csm_segment', label: 'CSM segment', type: 'string', fieldType: 'text' });
   hubspot.seedCompanies(250, (i) => ({ name: `Company ${i}`, domain: `company${i}.example`, csm_segment: i % 2 ? 'Enterprise' : 'SMB' }));
   hubspot.createCompany({ name: 'Nameless Domain Co', domain: '' });
+  // Matches two customers already in Pivotal: the first full sync must not guess.
+  hubspot.createCompany({ name: 'Twins Inc', domain: 'twins.example' });
   slack = await startFakeSlack();
   slack.addTeam({ teamId: TEAM, botToken: 'xoxb-portal-1', name: 'Acme Slack', channels: [{ id: ALERTS, name: 'cs-alerts' }, { id: 'C0GENERAL', name: 'general', isMember: true }] });
   const port = await freePort();
@@ -91,6 +99,7 @@ beforeAll(async () => {
   });
   fs.mkdirSync(shots, { recursive: true });
   workspaceId = String((await createWorkspace({ name: 'Portal Co', timezone: 'Europe/Paris' }))._id);
+  await createCustomers(new Types.ObjectId(workspaceId), [{ name: 'Twin A', domain: 'twins.example' }, { name: 'Twin B', domain: 'twins.example' }]);
 }, 60_000);
 
 afterAll(async () => {
@@ -147,7 +156,7 @@ describe('connecting HubSpot from the portal', () => {
     const csv = await page.request.get(`${base}/connections/${connectionId}/problems.csv`);
     expect(csv.status()).toBe(200);
     expect(await csv.text()).toMatch(/^object_type,record_id,name,match_key,problem\n.*Nameless Domain Co/);
-    expect(await Customer.countDocuments({ workspace_id: workspaceId })).toBe(0);
+    expect(await Customer.countDocuments({ workspace_id: workspaceId })).toBe(2);
 
     await check.getByRole('button', { name: 'Preview 10 records' }).click();
     const preview = check.getByRole('table', { name: 'Preview results' });
@@ -161,8 +170,30 @@ describe('connecting HubSpot from the portal', () => {
     await until(async () => (await full.getByTestId('progress-text').textContent().catch(() => ''))?.startsWith('100%') === true && (await full.locator('.pill').textContent()) === 'succeeded', 60_000, 'progress bar at 100%');
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
     expect(await full.locator('[data-count=created]').textContent()).toBe('240');
-    expect(await Customer.countDocuments({ workspace_id: workspaceId })).toBe(250);
+    expect(await Customer.countDocuments({ workspace_id: workspaceId })).toBe(252); // Twins Inc waits for an admin
     await shoot(page, 'portal-connection');
+  });
+
+  it('lists a CRM record matching two customers with both candidates, and the next sync honours the pick', async () => {
+    const page = await ownerPage();
+    await page.getByRole('alert').filter({ hasText: 'HubSpot: 1 domain waits for you to pick the customer' }).waitFor();
+    await page.goto(`${base}/connections/${connectionId}`);
+    await page.getByRole('navigation', { name: 'Connection' }).getByRole('link', { name: /Ambiguous matches\s*1/ }).click();
+    await page.waitForURL(`**/connections/${connectionId}/ambiguous`);
+    const item = page.getByRole('region', { name: 'twins.example' });
+    await expect(item.textContent()).resolves.toContain('Twins Inc');
+    const twins = await Customer.find({ workspace_id: workspaceId, domain: 'twins.example' }).sort({ name: 1 }).lean();
+    twinIds = twins.map((t) => t._id);
+    for (const t of twins) await expect(item.getByRole('link', { name: new RegExp(`${t.name}.*#${t.display_id}`) }).getAttribute('href')).resolves.toBe(`/customers/${t.display_id}`);
+    await shoot(page, 'portal-crm-ambiguous');
+
+    await item.getByLabel(/Link to Twin B/).check();
+    await item.getByRole('button', { name: 'Save decision' }).click();
+    await page.getByRole('status').filter({ hasText: /twins\.example: the next sync links Twins Inc to Twin B/ }).waitFor();
+    await page.getByText('No ambiguous matches waiting.').waitFor();
+    expect((await AmbiguousMatch.findOne({ connection_id: new Types.ObjectId(connectionId) }).lean())!.status).toBe('resolved');
+    await shoot(page, 'portal-crm-ambiguous-settled');
+    // Honoured by the full sync of the next step (it links Twins Inc to Twin B there).
   });
 
   it('maps a custom property to a custom field with a live preview of real records, then the sync fills it', async () => {
@@ -188,11 +219,32 @@ describe('connecting HubSpot from the portal', () => {
     await page.getByRole('button', { name: 'Save mapping' }).click();
     await page.getByRole('status').filter({ hasText: /^Saved \d+ mapped properties/ }).waitFor();
 
+    // As if the last sync was two hours ago: the page warns, until the full sync below.
+    const earlier = new Date(Date.now() - 2 * 3_600_000);
+    await Connection.updateOne({ _id: connectionId }, { $set: { last_full_sync_at: earlier, last_incremental_at: earlier } });
     await page.goto(`${base}/connections/${connectionId}`);
+    await expect(page.getByRole('main').textContent()).resolves.toContain('The last incremental update is older than 30 minutes');
     await page.getByRole('region', { name: 'Full sync' }).getByRole('button', { name: 'Run full sync' }).click();
-    await until(async () => !!(await Customer.findOne({ workspace_id: workspaceId, domain: 'company1.example' }).lean())?.custom_fields?.segment, 60_000, 'custom field synced');
+    await until(async () => (await Connection.findById(connectionId).lean())!.last_full_sync_at!.getTime() > earlier.getTime(), 60_000, 'full sync finished');
+    // Right after a full sync the data is fresh: no warning about the incremental window.
+    await until(async () => !(await page.getByRole('main').textContent())!.includes('older than 30 minutes'), 20_000, 'warning gone without a reload');
+    await page.goto(`${base}/connections/${connectionId}`);
+    expect(await page.getByRole('main').textContent()).not.toMatch(/older than (30 minutes|24 hours)/);
+
     const c1 = await Customer.findOne({ workspace_id: workspaceId, domain: 'company1.example' }).lean();
     expect(c1!.custom_fields).toMatchObject({ segment: 'Enterprise' });
+    // The mapped value is on the customer's page.
+    await page.goto(`${base}/customers/${c1!.display_id}`);
+    const fields = page.getByRole('region', { name: 'Custom fields' });
+    await expect(fields.getByRole('row', { name: /segment/ }).textContent()).resolves.toContain('Enterprise');
+    await shoot(page, 'portal-customer-custom-fields');
+
+    // The ambiguous-match decision of the previous step was honoured: Twin B is Twins Inc now.
+    const [twinA, twinB] = await Promise.all(twinIds.map((id) => Customer.findById(id).lean()));
+    expect(twinB!.sources.map((s) => s.provider)).toEqual(['hubspot']);
+    expect(twinB!.name).toBe('Twins Inc');
+    expect(twinA!.sources).toEqual([]);
+    expect(await Customer.countDocuments({ workspace_id: workspaceId })).toBe(252);
   });
 
   it('lists the sync error with a CSV, ignores it, and the integration log filters to runs with errors', async () => {
@@ -207,7 +259,7 @@ describe('connecting HubSpot from the portal', () => {
     await shoot(page, 'portal-sync-errors');
     await table.getByRole('button', { name: /^Ignore record/ }).click();
     await page.getByRole('status').filter({ hasText: 'Ignored until the record changes in the source.' }).waitFor();
-    expect((await Customer.db.collection('sync_errors').findOne({ connection_id: new Types.ObjectId(connectionId) }))!.ignored).toBe(true);
+    expect((await Customer.db.collection('sync_errors').findOne({ connection_id: new Types.ObjectId(connectionId), resolved_at: null }))!.ignored).toBe(true);
     await page.getByText('No open sync errors.').waitFor();
     await shoot(page, 'portal-sync-errors-empty');
 
@@ -275,15 +327,21 @@ describe('Slack, members and roles', () => {
   it('keeps members out of admin pages and actions, checked on the server', async () => {
     const { link } = await inviteMember({ workspaceId, email: 'csm@portal.test', role: 'member' });
     const page = await newPage(link);
-    for (const p of ['/connections/new', `/connections/${connectionId}/mapping`, `/connections/${connectionId}/log`, `/connections/${connectionId}/errors`, `/connections/${connectionId}/errors.csv`, '/members', '/slack']) {
+    for (const p of ['/connections/new', `/connections/${connectionId}/mapping`, `/connections/${connectionId}/ambiguous`, `/connections/${connectionId}/log`, `/connections/${connectionId}/errors`, `/connections/${connectionId}/errors.csv`, '/members', '/slack']) {
       expect((await page.request.get(`${base}${p}`)).status(), p).toBe(403);
     }
-    // The OAuth start (an express route) refuses members too.
-    expect((await page.request.get(`${base}/connect/hubspot`, { maxRedirects: 0 })).status()).toBe(401);
+    // The OAuth start (an express route) refuses members too: 403 (signed in, not allowed),
+    // while a signed-out visitor is asked to sign in (401).
+    expect((await page.request.get(`${base}/connect/hubspot`, { maxRedirects: 0 })).status()).toBe(403);
+    expect((await page.request.get(`${base}/connect/slack`, { maxRedirects: 0 })).status()).toBe(403);
+    const visitor = await browser.newContext();
+    expect((await visitor.request.get(`${base}/connect/hubspot`, { maxRedirects: 0 })).status()).toBe(401);
+    await visitor.close();
     const post = (p: string, route: string, form: Record<string, string>) => page.request.post(`${base}${p}?_data=${encodeURIComponent(route)}`, { form, headers: { Origin: base } });
     expect((await post(`/connections/${connectionId}`, 'routes/connections.$id', { intent: 'disconnect' })).status()).toBe(403);
     expect((await post(`/connections/${connectionId}/mapping`, 'routes/connections.$id_.mapping', { intent: 'save', mapping: '{"mapping":[]}' })).status()).toBe(403);
     expect((await post(`/connections/${connectionId}/errors`, 'routes/connections.$id_.errors', { intent: 'ignore-all' })).status()).toBe(403);
+    expect((await post(`/connections/${connectionId}/ambiguous`, 'routes/connections.$id_.ambiguous', { intent: 'resolve', match: '0'.repeat(24), choice: 'skip' })).status()).toBe(403);
     expect((await post('/members', 'routes/members', { intent: 'invite', email: 'x@y.z', role: 'admin' })).status()).toBe(403);
     expect((await post('/slack', 'routes/slack', { intent: 'test' })).status()).toBe(403);
     expect((await post('/connections/new', 'routes/connections.new', { intent: 'connect:hubspot', token: 'pat-portal-token' })).status()).toBe(403);

@@ -70,7 +70,7 @@ async function get(path: string, cookie?: string) {
 describe('OAuth connect', () => {
   it('refuses visitors and members: only owners and admins connect providers', async () => {
     expect((await get('/connect/hubspot')).status).toBe(401);
-    expect((await get('/connect/hubspot', memberCookie)).status).toBe(401);
+    expect((await get('/connect/hubspot', memberCookie)).status).toBe(403);
   });
 
   it('connects HubSpot as the customer source', async () => {

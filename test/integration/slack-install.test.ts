@@ -114,7 +114,7 @@ describe('Slack OAuth install', () => {
 
   it('hands install links only to signed-in owners and admins, and each works once', async () => {
     expect((await fetch(`${portalUrl}/connect/slack`, { redirect: 'manual' })).status).toBe(401);
-    expect((await fetch(`${portalUrl}/connect/slack`, { redirect: 'manual', headers: { cookie: memberCookie } })).status).toBe(401);
+    expect((await fetch(`${portalUrl}/connect/slack`, { redirect: 'manual', headers: { cookie: memberCookie } })).status).toBe(403);
     const link = await installLink(ownerCookie);
     const uses = await Promise.all([0, 1, 2].map(() => fetch(link, { redirect: 'manual' })));
     expect(uses.map((r) => r.status).sort()).toEqual([302, 400, 400]);

@@ -1,7 +1,8 @@
 // `pivotal billing ambiguous|resolve`: list the domains several Stripe customers claim,
 // and settle one by picking the winning Stripe customer or splitting the Pivotal customer.
 import type { Command } from 'commander';
-import { listAmbiguousMatches, resolveAmbiguousMatch } from '../../sync/billing-ambiguous.ts';
+import { resolveAmbiguousMatch } from '../../sync/billing-ambiguous.ts';
+import { listAmbiguousMatches } from '../../sync/ambiguous-matches.ts';
 import { getConnection } from '../../sync/connections.ts';
 import { AppError } from '../../errors.ts';
 import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
@@ -30,7 +31,7 @@ export function registerBillingCommands(program: Command): void {
     }));
     if (opts.json) return printJson(rows);
     if (!rows.length) return printLine('No ambiguous matches.');
-    for (const r of rows) printLine(`${r.id}  ${r.domain}  (${r.status})  ${(r.candidates as any[]).map((c) => c.stripe_customer_id).join(', ')}`);
+    for (const r of rows) printLine(`${r.id}  ${r.domain}  (${r.status})  ${(r.candidates as any[]).map((c) => c.stripe_customer_id ?? c).join(', ')}`);
   });
 
   jsonOption(
