@@ -18,7 +18,7 @@ import { attachBilling } from '../../core/billing/store.ts';
 import { Workspace } from '../../core/models/workspace.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { DomainEvent } from '../../core/models/events.ts';
-import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { handleStripeWebhook } from '../../core/sync/stripe-events.ts';
 import { processInboundEvent } from '../../core/inbound/pipeline.ts';
 import { inboundProcessors } from '../../core/app/composition.ts';
 import { InboundEvent } from '../../core/models/events.ts';

@@ -12,7 +12,7 @@ import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { Contact } from '../../core/models/contact.ts';
 import { attachBilling } from '../../core/billing/store.ts';
-import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { handleStripeWebhook } from '../../core/sync/stripe-events.ts';
 import { processInboundEvent } from '../../core/inbound/pipeline.ts';
 import { inboundProcessors } from '../../core/app/composition.ts';
 import { InboundEvent } from '../../core/models/events.ts';
