@@ -9,6 +9,7 @@ import { cancelJobs, scheduleRepeating, pruneFailedJobs, defineJob, type JobDefi
 import { eventJobs, type EventConsumer } from '../events/dispatch.ts';
 import { alertJobs, slackAlertsConsumer, ALERT_SWEEP_JOB } from '../alerts/deliver.ts';
 import { syncJobs } from '../sync/engine.ts';
+import { writebackJobs } from '../sync/writeback-queue.ts';
 import { processHubspotEvent } from '../sync/webhooks.ts';
 import { processStripeEvent } from '../sync/stripe-events.ts';
 import { inboundJobs, INBOUND_SWEEP_JOB, type InboundProcessor } from '../inbound/pipeline.ts';
@@ -44,7 +45,7 @@ const PRUNE_JOB = 'jobs.prune';
 const pruneJob = defineJob(PRUNE_JOB, async () => void (await pruneFailedJobs()), { backoff: null });
 
 /** Every job a worker runs. */
-export const jobs: readonly JobDefinition[] = [...syncJobs, ...eventJobs(eventConsumers), ...alertJobs, ...inboundJobs(inboundProcessors), ...defineHealthJobs(), ...defineWebhookJobs(), pruneJob];
+export const jobs: readonly JobDefinition[] = [...syncJobs, ...writebackJobs, ...eventJobs(eventConsumers), ...alertJobs, ...inboundJobs(inboundProcessors), ...defineHealthJobs(), ...defineWebhookJobs(), pruneJob];
 
 /** The schedules that must always exist (idempotent: unique per name). */
 export async function scheduleRecurringJobs(): Promise<void> {

@@ -125,6 +125,19 @@ export interface Writeback {
   name?: string;
 }
 
+/** One record's Pivotal-owned changes, for a batched writeback. */
+export interface WritebackItem {
+  externalId: string;
+  changes: Writeback;
+}
+
+/** What the source said about one item of a batched writeback (a refusal is that record's alone). */
+export interface WritebackResult {
+  externalId: string;
+  ok: boolean;
+  error?: ConnectorError;
+}
+
 export interface WebhookRequest {
   method: string;
   /** the full URL the provider called (signature schemes sign it) */
@@ -161,6 +174,8 @@ export interface Connector {
     contacts: boolean;
     customFields: boolean;
     writeback: (keyof Writeback)[];
+    /** how many queued writebacks one drain step hands the connector (its batch API's size); 1 by default */
+    writebackBatchSize?: number;
     webhooks: boolean;
     /** polling interval for incremental updates when there are no webhooks */
     pollEveryMinutes?: number;
@@ -170,18 +185,27 @@ export interface Connector {
   customerObjectType?: string;
   /** the default field mapping for customers */
   defaultMapping(): FieldMappingEntry[];
+  /**
+   * Checks an admin's source filter against the source's own schema before it is saved:
+   * the problem (naming the field, operator or value), or null when the filter is usable.
+   */
+  checkFilter?(ctx: ConnectorContext, filter: unknown): Promise<string | null>;
   /** the source's real properties, for the mapping editor */
   listProperties(ctx: ConnectorContext, kind: RecordKind): Promise<PropertyInfo[]>;
   /** one page of records (full walk when since is null, else incremental) */
   pull(ctx: ConnectorContext, req: PullRequest): Promise<Page>;
   /** one record by id (per-customer resync, webhook re-read); null when gone */
   fetchOne(ctx: ConnectorContext, kind: RecordKind, externalId: string): Promise<SourceRecord | null>;
+  /** many records by id in few calls (the re-read after a batched writeback); the gone ones are left out */
+  fetchMany?(ctx: ConnectorContext, kind: RecordKind, externalIds: string[]): Promise<SourceRecord[]>;
   /** the source's owner id → email (for owner resolution) */
   resolveOwnerEmail?(ctx: ConnectorContext, ownerId: string): Promise<string | null>;
   /** the source's owner id for an email (writeback of owner) */
   findOwnerId?(ctx: ConnectorContext, email: string): Promise<string | null>;
   /** write Pivotal-owned changes to the source record; never creates records */
   writeback?(ctx: ConnectorContext, externalId: string, changes: Writeback): Promise<{ modifiedAt: Date | null }>;
+  /** the same for up to writebackBatchSize records in one call; per-record refusals come back as results */
+  writebackMany?(ctx: ConnectorContext, items: WritebackItem[]): Promise<WritebackResult[]>;
   /** true when the request is authentic and fresh */
   verifyWebhook?(req: WebhookRequest, secret: string): boolean;
   parseWebhook?(req: WebhookRequest): WebhookEvent[];

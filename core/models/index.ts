@@ -12,3 +12,4 @@ export * from './auth.ts';
 export * from './alerts.ts';
 export * from './health.ts';
 export * from './webhooks.ts';
+export * from './writeback.ts';

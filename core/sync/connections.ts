@@ -13,7 +13,8 @@ import { SyncRun } from '../models/sync.ts';
 import { encryptJson, decryptJson } from '../crypto.ts';
 import { AppError, isDuplicateKeyError } from '../errors.ts';
 import { childLog } from '../log.ts';
-import { cancelJobs, scheduleRepeating } from '../jobs/agenda.ts';
+import { cancelJobs, enqueue, scheduleRepeating } from '../jobs/agenda.ts';
+import { PendingWriteback } from '../models/writeback.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
 import type { ConnectorContext, Credentials } from '../connectors/connector.ts';
 import { getConnector, hasConnector } from '../connectors/registry.ts';
@@ -181,7 +182,10 @@ export { needsReauthorization as markReauthorize } from './connection-state.ts';
 
 /** Re-authorisation with fresh credentials; sync resumes from where it stopped. */
 export async function reauthorize(connectionId: string, credentials: Credentials) {
-  await reauthorized(parseObjectId(connectionId, 'connection'), encryptJson(credentials));
+  const id = parseObjectId(connectionId, 'connection');
+  await reauthorized(id, encryptJson(credentials));
+  // Writebacks that waited for new credentials go out now (the drain job of ./writeback-queue.ts; a second drain only finds nothing).
+  if (await PendingWriteback.exists({ connection_id: id })) await enqueue('sync.writeback_drain', { connection_id: connectionId });
   return getConnection(connectionId);
 }
 

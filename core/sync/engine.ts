@@ -1,5 +1,6 @@
 // The provider-neutral sync engine: validate, preview, full, incremental and reconcile
-// runs, single-record re-reads (webhooks, Resync) and writeback, over any Connector.
+// runs and single-record re-reads (webhooks, Resync), over any Connector (writeback:
+// ./writeback-queue.ts).
 // Behaviour lives here, data in the connectors: provider errors arrive classified
 // (core/connectors/connector.ts) and decide whether to wait, refresh, pause or record.
 //
@@ -14,7 +15,7 @@ import { Connection, type ConnectionRole } from '../models/connection.ts';
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
 import { SourceLink, SyncRun, type SyncKind } from '../models/sync.ts';
-import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord, type Writeback } from '../connectors/connector.ts';
+import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
 import { env as appEnv } from '../env.ts';
 import { AppError, errorMessage } from '../errors.ts';
@@ -44,6 +45,36 @@ interface Checkpoint {
   since: Record<string, string | null>;
   newest: Record<string, string | null>;
   done: number;
+  /** a cursor the provider refused once (retried once, then the phase starts over) */
+  refused?: string | null;
+  /** phase restarts after refused cursors in this run */
+  restarts?: number;
+  /** `done` when the current phase began (a restarted phase's progress starts there again) */
+  phaseDone?: number;
+}
+
+/** A run gives up after this many walk restarts (a provider that refuses every cursor is broken, not expired). */
+const MAX_WALK_RESTARTS = 3;
+
+/**
+ * The provider no longer knows the cursor (an expired query locator, a Bulk job whose
+ * results are gone): retry once from the same checkpoint (a new query from a keyset
+ * cursor), then walk the phase again from its start. Applying is idempotent and a
+ * complete walk marks what it sees, so a restart loses and duplicates nothing.
+ */
+function restartAfterInvalidCursor(cp: Checkpoint, e: unknown, runId: unknown): boolean {
+  if (!(e instanceof ConnectorError) || e.code !== 'cursor_invalid') return false;
+  if (cp.cursor && cp.refused !== cp.cursor) {
+    cp.refused = cp.cursor;
+  } else {
+    if ((cp.restarts ?? 0) >= MAX_WALK_RESTARTS) return false;
+    cp.restarts = (cp.restarts ?? 0) + 1;
+    cp.cursor = null;
+    cp.done = cp.phaseDone ?? 0;
+    cp.refused = null;
+  }
+  log.warn({ run_id: String(runId), err: e.message, restart: cp.cursor === null }, 'the provider refused the sync cursor; the walk continues from the checkpoint or starts the phase over');
+  return true;
 }
 
 /**
@@ -93,7 +124,7 @@ async function workspaceInfo(workspaceId: Types.ObjectId): Promise<ApplyEnv['wor
   return { owner_email: members.find((m) => m.role === 'owner')?.email ?? null, members, plans: ws.settings?.plans ?? [] };
 }
 
-async function applyEnv(conn: ConnectionDoc, run: { _id: Types.ObjectId } | null): Promise<ApplyEnv> {
+export async function applyEnv(conn: ConnectionDoc, run: { _id: Types.ObjectId } | null): Promise<ApplyEnv> {
   const connector = getConnector(conn.provider);
   // What this source calls its customer records (company, customer, account): the connector
   // says so, else its links do (a first walk's contacts need it before any link exists).
@@ -105,7 +136,7 @@ function phases(connector: Connector): RecordKind[] {
   return connector.capabilities.contacts ? ['customer', 'contact'] : ['customer'];
 }
 
-async function emitStatusEvents(env: ApplyEnv, changes: PageOutcome['statusChanges']): Promise<void> {
+export async function emitStatusEvents(env: ApplyEnv, changes: PageOutcome['statusChanges']): Promise<void> {
   if (changes.length === 0) return;
   // core/events/emit.ts belongs to the alerts work; use it when it is there.
   const path = '../events/emit.ts';
@@ -276,7 +307,13 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
 
   while (cp.phase < kinds.length) {
     const kind = kinds[cp.phase]!;
-    const page = await take(kind, cp.cursor);
+    let page: Awaited<ReturnType<typeof fetchPage>>;
+    try {
+      page = await take(kind, cp.cursor);
+    } catch (e) {
+      if (!restartAfterInvalidCursor(cp, e, run._id)) throw e;
+      continue;
+    }
     const lastOfSlice = !!opts.maxPages && pages + 1 >= opts.maxPages;
     if (page.nextCursor && opts.kind !== 'preview' && !lastOfSlice && !opts.signal?.aborted) {
       ahead = { kind, cursor: page.nextCursor, page: fetchPage(kind, page.nextCursor) };
@@ -303,6 +340,7 @@ async function walk(conn: ConnectionDoc, env: ApplyEnv, run: any, opts: RunSyncO
     if (!cp.cursor) {
       cp.phase++;
       cp.cursor = null;
+      cp.phaseDone = cp.done;
     }
     await saveProgress(run._id, { counts, checkpoint: cp, done: cp.done, total: page.total ?? null, phase: kinds[cp.phase] ?? 'finishing' });
     pages++;
@@ -424,7 +462,6 @@ export async function queueCustomerResync(customerId: string, actor: Record<stri
 
 export const SYNC_RUN_JOB = 'sync.run';
 export const SYNC_RECORD_JOB = 'sync.record';
-export const SYNC_WRITEBACK_JOB = 'sync.writeback';
 export const RESYNC_CUSTOMER_JOB = 'sync.resync_customer';
 
 /** Queues a run for the worker; at most one pending run per connection and kind. */
@@ -479,40 +516,5 @@ const resyncCustomerJob = defineJob<{ customer_id: string; actor?: unknown }>(RE
   if (summary.status === 'failed') throw new Error(summary.message ?? 'customer resync failed');
 }, { backoff: TRANSIENT_BACKOFF });
 
-/**
- * Writes Pivotal-owned changes (status, owner, plan, name) to the customer's source record
- * when the connection's writeback toggle is on. The re-read that follows stores the
- * source's new stamp and hash, so the change does not come back as an edit.
- */
-export async function writebackCustomer(customerId: string, changes: Writeback): Promise<{ written: boolean; reason?: string }> {
-  const link = await SourceLink.findOne({ target_id: new Types.ObjectId(customerId), target_type: 'customer' }).lean();
-  if (!link) return { written: false, reason: 'not linked to a source' };
-  const conn = await getConnection(String(link.connection_id));
-  if (conn.role !== 'customer_source' || conn.state !== 'connected') return { written: false, reason: `connection is ${conn.state}` };
-  if ((conn.settings as any)?.writeback === false) return { written: false, reason: 'writeback is off' };
-  const connector = getConnector(conn.provider);
-  if (!connector.writeback) return { written: false, reason: 'provider has no writeback' };
-  const allowed = Object.fromEntries(Object.entries(changes).filter(([k, v]) => v !== undefined && connector.capabilities.writeback.includes(k as keyof Writeback)));
-  if (Object.keys(allowed).length === 0) return { written: false, reason: 'nothing to write' };
-  const ctx = connectorContext(conn);
-  let res: { modifiedAt: Date | null };
-  try {
-    res = await withProvider(conn, connector, ctx, () => connector.writeback!(ctx, link.external_id, allowed));
-  } catch (e) {
-    // A record the source refuses (validation rule, missing field) is the admin's to fix: a SyncError.
-    if (!(e instanceof ConnectorError) || e.code !== 'permanent') throw e;
-    await recordSyncError({ connection: conn, run: null, objectType: link.object_type, recordId: link.external_id, error: e });
-    return { written: false, reason: e.message };
-  }
-  if (res.modifiedAt) await SourceLink.updateOne({ _id: link._id }, { $set: { source_modified_at: res.modifiedAt } });
-  await syncRecord(String(conn._id), 'customer', link.external_id, 'writeback');
-  return { written: true };
-}
-
-const writebackJob = defineJob<{ customer_id: string; changes: Writeback; actor?: string }>(SYNC_WRITEBACK_JOB, async (data) => {
-  const r = await writebackCustomer(data.customer_id, data.changes ?? {});
-  log.info({ customer_id: data.customer_id, actor: data.actor, ...r }, 'writeback');
-}, { backoff: TRANSIENT_BACKOFF });
-
 /** Every job of the sync engine, for the composition root. */
-export const syncJobs = [syncRunJob, scheduledSyncJob, syncRecordJob, writebackJob, resyncCustomerJob];
+export const syncJobs = [syncRunJob, scheduledSyncJob, syncRecordJob, resyncCustomerJob];

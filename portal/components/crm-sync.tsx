@@ -124,7 +124,46 @@ export interface CrmSettingsView {
   filter: Record<string, unknown> | null;
 }
 
-export function CrmSettings({ settings, choices, canEdit, busy, provider }: { settings: CrmSettingsView; choices: { lifecycle_stages: string[]; error: string | null }; canEdit: boolean; busy: boolean; provider: string }) {
+type FilterChoicesView = { lifecycle_stages: string[]; fields?: { name: string; label: string; type: string; options?: string[] }[]; error: string | null };
+const FIELD_FILTER_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'like'];
+
+/** Salesforce: Accounts that are customers, as field/operator/value conditions (all must hold); checked against describe when saved. */
+function FieldFilter({ filter, choices }: { filter: unknown; choices: FilterChoicesView }) {
+  const saved = (Array.isArray(filter) ? filter : filter && typeof filter === 'object' ? [filter] : []) as { field?: string; operator?: string; value?: unknown }[];
+  const rows = [...saved, { field: '', operator: '=', value: '' }];
+  return (
+    <>
+      <h3>Which Accounts are customers</h3>
+      {choices.error ? <p className="banner warning">Salesforce's Account fields could not be listed: {choices.error}</p> : null}
+      <p className="muted">Every condition must hold; no condition: every Account counts. For in / not in, separate values with commas. An Account that leaves the filter is archived, not deleted.</p>
+      <datalist id="account-fields">
+        {(choices.fields ?? []).map((f) => (
+          <option key={f.name} value={f.name}>{`${f.label} (${f.type})${f.options?.length ? `: ${f.options.slice(0, 8).join(', ')}` : ''}`}</option>
+        ))}
+      </datalist>
+      {rows.map((r, i) => (
+        <div className="filter-row" key={i}>
+          <label className="field">
+            Field <input type="text" name="filter_field" list="account-fields" defaultValue={r.field ?? ''} placeholder="e.g. Type" autoComplete="off" />
+          </label>
+          <label className="field">
+            Operator{' '}
+            <select name="filter_operator" defaultValue={r.operator ?? '='}>
+              {FIELD_FILTER_OPERATORS.map((o) => (
+                <option key={o} value={o}>{o}</option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            Value <input type="text" name="filter_value" defaultValue={Array.isArray(r.value) ? r.value.join(', ') : r.value == null ? '' : String(r.value)} placeholder="e.g. Customer - Direct" />
+          </label>
+        </div>
+      ))}
+    </>
+  );
+}
+
+export function CrmSettings({ settings, choices, canEdit, busy, provider }: { settings: CrmSettingsView; choices: FilterChoicesView; canEdit: boolean; busy: boolean; provider: string }) {
   const stages = new Set((settings.filter?.lifecycle_stages as string[] | undefined) ?? []);
   return (
     <Form method="post">
@@ -151,9 +190,10 @@ export function CrmSettings({ settings, choices, canEdit, busy, provider }: { se
               </label>
             </>
           ) : null}
+          {provider === 'salesforce' ? <FieldFilter filter={settings.filter} choices={choices} /> : null}
           <h3>Toggles</h3>
           <label className="choice">
-            <input type="checkbox" name="writeback" defaultChecked={settings.writeback} /> Write status, owner and plan back to {provider === 'hubspot' ? 'HubSpot' : 'the source'}
+            <input type="checkbox" name="writeback" defaultChecked={settings.writeback} /> Write status, owner and plan back to {provider === 'hubspot' ? 'HubSpot' : provider === 'salesforce' ? 'Salesforce' : 'the source'}
           </label>
           <label className="choice">
             <input type="checkbox" name="auto_sync" defaultChecked={settings.auto_sync} /> Sync automatically every hour <span className="muted">(webhooks and the nightly reconcile run either way)</span>

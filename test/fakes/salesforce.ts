@@ -135,11 +135,17 @@ export interface FakeSalesforce {
   url: string;
   options: Required<FakeSalesforceOptions>;
   /** every API request served (not OAuth), by path kind */
-  stats: { api: number; query: number; queryMore: number; bulkResults: number; composite: number; byPath: Map<string, number> };
+  stats: { api: number; query: number; queryMore: number; bulkResults: number; composite: number; refusedLocators: number; byPath: Map<string, number> };
   issueToken(opts?: { withRefresh?: boolean; userId?: string }): { accessToken: string; refreshToken: string | null };
   /** the code an admin's consent produces (what /services/oauth2/authorize redirects with) */
   issueCode(redirectUri: string): string;
   expireSessions(): void;
+  /**
+   * Query locators and Bulk 2.0 query jobs expire, as Salesforce's do (15 minutes idle;
+   * job results after 7 days): REST queryMore then answers 400 INVALID_QUERY_LOCATOR and
+   * a job's results 404. afterQueryMores: once that many more queryMore calls were served.
+   */
+  expireLocators(opts?: { afterQueryMores?: number }): void;
   revokeRefreshToken(token: string): void;
   setDailyLimit(limit: number): void;
   resetQuota(): void;
@@ -187,9 +193,15 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
   const locators = new Map<string, { ids: string[]; fields: string[]; object: string; touched: number }>();
   const jobs = new Map<string, { object: string; fields: string[]; ids: string[]; polls: number; state: string; created: Date }>();
   let apiCalls: number[] = [];
+  let expireLocatorsAfter: number | null = null;
+  const expireLocatorsNow = () => {
+    locators.clear();
+    jobs.clear();
+    expireLocatorsAfter = null;
+  };
   let seq = 0;
   let defaultUserId = '';
-  const stats: FakeSalesforce['stats'] = { api: 0, query: 0, queryMore: 0, bulkResults: 0, composite: 0, byPath: new Map() };
+  const stats: FakeSalesforce['stats'] = { api: 0, query: 0, queryMore: 0, bulkResults: 0, composite: 0, refusedLocators: 0, byPath: new Map() };
 
   const newId = (prefix: string) => `${prefix}${(++seq).toString(36).toUpperCase().padStart(12, '0')}AAA`;
   /** Salesforce stamps have whole-second precision in practice. */
@@ -373,8 +385,12 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
     const more = /^query\/(01g[0-9a-f]+)-(\d+)$/.exec(rest);
     if (more && method === 'GET') {
       stats.queryMore++;
+      if (expireLocatorsAfter !== null && expireLocatorsAfter-- <= 0) expireLocatorsNow();
       const st = locators.get(more[1]!);
-      if (!st || Date.now() - st.touched > 15 * 60_000) return sfError(res, 400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+      if (!st || Date.now() - st.touched > 15 * 60_000) {
+        stats.refusedLocators++;
+        return sfError(res, 400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+      }
       st.touched = Date.now();
       return queryPage(res, version, st, Number(more[2]), batchSize(req), more[1]!);
     }
@@ -451,7 +467,10 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
     const job = /^jobs\/query\/(750\w+)(\/results)?$/.exec(rest);
     if (job) {
       const j = jobs.get(job[1]!);
-      if (!j) return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
+      if (!j) {
+        stats.refusedLocators++;
+        return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
+      }
       if (method === 'DELETE' && !job[2]) { jobs.delete(job[1]!); res.writeHead(204); res.end(); return; }
       if (method === 'GET' && !job[2]) {
         const ready = j.created.getTime() + options.bulkJobBaseMs + (j.ids.length / options.bulkJobRowsPerSec) * 1000 <= Date.now();
@@ -548,6 +567,10 @@ export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Pro
       return code;
     },
     expireSessions: () => sessions.clear(),
+    expireLocators({ afterQueryMores } = {}) {
+      if (afterQueryMores) expireLocatorsAfter = afterQueryMores;
+      else expireLocatorsNow();
+    },
     revokeRefreshToken(token) {
       refreshTokens.delete(token);
       for (const [k, s] of sessions) if (s.refreshToken === token) sessions.delete(k);

@@ -1,6 +1,7 @@
 // Connecting Salesforce the two ways CONTRACT.md promises: the portal's OAuth web-server
 // flow (/connect/salesforce → the login host's consent → callback) against the fake's
-// login host, and `pivotal connect salesforce` as a subprocess, checked with one call.
+// login host, and `pivotal connect salesforce` as a subprocess, checked with one call;
+// the source filter saved from the connection page, checked against describe first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -12,6 +13,7 @@ import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { Connection } from '../../core/models/connection.ts';
+import { connectSource } from '../../core/sync/connections.ts';
 import { decryptJson } from '../../core/crypto.ts';
 import type { Credentials } from '../../core/connectors/connector.ts';
 
@@ -126,4 +128,61 @@ describe('pivotal connect salesforce', () => {
     expect(status.warnings.join(' ')).toContain('salesforce API request quota is used up');
     sf.setDailyLimit(Number.MAX_SAFE_INTEGER);
   }, 120_000);
+});
+
+describe('the Salesforce source filter, checked when saved (portal and CLI)', () => {
+  it('is checked against describe when saved: a bad field, operator or value is refused by name and nothing is saved', async () => {
+    const { cookie, workspaceId } = await adminCookie('Filter org');
+    const t = sf.issueToken();
+    const conn = await connectSource({ workspaceId, provider: 'salesforce', authType: 'oauth', credentials: { accessToken: t.accessToken, refreshToken: t.refreshToken, instanceUrl: sf.url }, settings: {} });
+    const save = (rows: [string, string, string][]) => {
+      const body = new URLSearchParams({ intent: 'settings', writeback: 'on' });
+      for (const [field, operator, value] of rows) {
+        body.append('filter_field', field);
+        body.append('filter_operator', operator);
+        body.append('filter_value', value);
+      }
+      return fetch(`${base}/connections/${String(conn._id)}?_data=routes/connections.$id`, { method: 'POST', redirect: 'manual', headers: { cookie, Origin: base, 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+    };
+    const refused = async (rows: [string, string, string][], ...parts: string[]) => {
+      const res = await save(rows);
+      expect(res.status).toBe(400);
+      const { message } = (await res.json()) as { message: string };
+      for (const p of parts) expect(message).toContain(p);
+      expect((await Connection.findById(conn._id).lean())!.settings?.filter ?? null).toBeNull();
+    };
+    await refused([['Nope__c', '=', 'x']], 'no field Nope__c');
+    await refused([['Type', 'contains', 'Customer']], 'operator must be one of', 'condition 1');
+    await refused([['NumberOfEmployees', '>', 'lots']], 'NumberOfEmployees (int) needs a number, not "lots"', 'NumberOfEmployees > "lots"');
+    await refused([['Type', '=', 'Custmer - Direct']], '"Custmer - Direct" is not a value of Type', '"Customer - Direct"');
+    await refused([['Type', 'in', 'Customer - Direct'], ['CreatedDate', '>=', 'last week']], 'CreatedDate (datetime) needs a date');
+
+    const ok = await save([['Type', 'in', 'Customer - Direct, Customer - Channel'], ['NumberOfEmployees', '>=', '10'], ['', '=', '']]);
+    expect(ok.status).toBe(200);
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter).toEqual([
+      { field: 'Type', operator: 'in', value: ['Customer - Direct', 'Customer - Channel'] },
+      { field: 'NumberOfEmployees', operator: '>=', value: '10' },
+    ]);
+    const page = await (await fetch(`${base}/connections/${String(conn._id)}`, { headers: { cookie } })).text();
+    expect(page).toContain('Which Accounts are customers');
+    expect(page).toContain('value="Customer - Direct, Customer - Channel"');
+  });
+
+  it('is checked the same way when set from the CLI: one error line naming the condition, nothing saved', async () => {
+    const ws = await createWorkspace({ name: 'CLI filter org' });
+    const t = sf.issueToken();
+    const conn = await connectSource({ workspaceId: String(ws._id), provider: 'salesforce', authType: 'oauth', credentials: { accessToken: t.accessToken, refreshToken: t.refreshToken, instanceUrl: sf.url }, settings: {} });
+    const cli = (...args: string[]) => runCli(['connections', 'filter', '--connection', String(conn._id), ...args], sfEnv());
+    const bad = await cli('--set', JSON.stringify([{ field: 'AnnualRevenue', operator: 'like', value: '1%' }]));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^error: Salesforce source filter: like works on text fields, not AnnualRevenue \(in AnnualRevenue like "1%"\)/);
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter ?? null).toBeNull();
+    const ok = await cli('--set', JSON.stringify({ field: 'AnnualRevenue', operator: '>=', value: 1000 }), '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json()).toMatchObject({ filter: { field: 'AnnualRevenue', operator: '>=', value: 1000 } });
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter).toEqual({ field: 'AnnualRevenue', operator: '>=', value: 1000 });
+    expect((await cli('--clear')).code).toBe(0);
+    expect((await Connection.findById(conn._id).lean())!.settings?.filter ?? null).toBeNull();
+  });
 });

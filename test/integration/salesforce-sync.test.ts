@@ -15,7 +15,8 @@ import { Activity } from '../../core/models/activity.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { connectSource, connectionStatus, connectorContext, getConnection } from '../../core/sync/connections.ts';
-import { runSync, writebackCustomer } from '../../core/sync/engine.ts';
+import { runSync } from '../../core/sync/engine.ts';
+import { writebackCustomer } from '../../core/sync/writeback-queue.ts';
 import { salesforce, writebackMany } from '../../core/connectors/salesforce/index.ts';
 import { decryptJson } from '../../core/crypto.ts';
 import { JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
@@ -242,5 +243,48 @@ describe('Salesforce limits and sessions', () => {
     expect(conn.state).toBe('reauthorize');
     expect(conn.state_reason).toContain('reconnect Salesforce');
     expect((await connectionStatus(connectionId)).warnings.join(' ')).toContain('Reauthorize salesforce');
+  });
+});
+
+describe('Salesforce cursors that expire', () => {
+  const onceEach = async (workspaceId: Types.ObjectId) => {
+    const customers = await customersOf(workspaceId);
+    expect(customers).toHaveLength(sf.count('Account'));
+    expect(new Set(customers.map((c) => c.sources[0]!.external_id)).size).toBe(customers.length);
+  };
+
+  it('starts the Bulk walk over with a new query job when the old job’s results are gone', async () => {
+    if (sf.count('Account') < 150) sf.seedAccounts(150 - sf.count('Account'));
+    const { ws, connectionId } = await connectWorkspace('Expired job', { bulk_threshold: 100 });
+    const jobs = sf.stats.byPath.get('jobs/query') ?? 0;
+    const first = await runSync({ connectionId, kind: 'full', trigger: 'test', maxPages: 2 });
+    expect(first.status).toBe('running');
+    sf.expireLocators();
+    const refused = sf.stats.refusedLocators;
+    const done = await runSync({ connectionId, kind: 'full', trigger: 'test', runId: first.id });
+    expect(done.status).toBe('succeeded');
+    expect(sf.stats.refusedLocators - refused).toBeGreaterThanOrEqual(1);
+    // The Accounts' job, the one that replaced it, and the Contacts' own job when they are above the threshold too.
+    expect((sf.stats.byPath.get('jobs/query') ?? 0) - jobs).toBe(2 + (sf.count('Contact') >= 100 ? 1 : 0));
+    await onceEach(ws._id);
+    expect(done.counts.archived).toBe(0);
+    // Progress counts the restarted walk once: every Account and Contact, not the abandoned pages too.
+    expect(done.progress.done).toBe(sf.count('Account') + sf.count('Contact'));
+  });
+
+  it('re-queries from its checkpoint when a REST query locator expires mid-page', async () => {
+    const { ws, connectionId } = await connectWorkspace('Expired locator');
+    const batch = sf.options.restBatchSize;
+    sf.options.restBatchSize = 25;
+    try {
+      sf.expireLocators({ afterQueryMores: 2 });
+      const refused = sf.stats.refusedLocators;
+      const s = await runSync({ connectionId, kind: 'full', trigger: 'test' });
+      expect(s.status).toBe('succeeded');
+      expect(sf.stats.refusedLocators - refused).toBe(1);
+      await onceEach(ws._id);
+    } finally {
+      sf.options.restBatchSize = batch;
+    }
   });
 });

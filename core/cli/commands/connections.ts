@@ -1,9 +1,11 @@
-// `pivotal connections list`, `pivotal mapping show|set` and `pivotal sync ignore|retry`
-// (CONTRACT.md, second round): the same core functions the portal's connection screens use.
+// `pivotal connections list|filter`, `pivotal mapping show|set` and `pivotal sync ignore|retry`
+// (CONTRACT.md, second round; `connections filter` an addition): the same core functions the
+// portal's connection screens use.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { listConnections, ignoreErrors, retryError } from '../../sync/connection-views.ts';
 import { mappingView, saveMapping } from '../../sync/mapping-editor.ts';
+import { saveSourceFilter } from '../../sync/connection-settings.ts';
 import { getConnection } from '../../sync/connections.ts';
 import { getWorkspace } from '../../workspaces/workspaces.ts';
 import { AppError } from '../../errors.ts';
@@ -45,6 +47,30 @@ export function registerConnectionCommands(program: Command): void {
       printTable(rows, ['id', 'provider', 'role', 'mode', 'state', 'last_full_sync_at', 'last_incremental_at']);
     },
   );
+
+  jsonOption(
+    connections
+      .command('filter')
+      .description('set the source filter (Salesforce field conditions, JSON) after checking it against the source; nothing saved if it fails')
+      .option('--connection <id>', 'connection id')
+      .option('--set <json>', 'e.g. \'[{"field":"Type","operator":"in","value":["Customer - Direct"]}]\'')
+      .option('--clear', 'remove the filter: every record counts'),
+  ).action(async (opts: { connection?: string; set?: string; clear?: boolean; json?: boolean }) => {
+    const connectionId = requireOption(opts.connection, '--connection');
+    if ((opts.set === undefined) === !opts.clear) throw new AppError('bad_input', 'give exactly one of --set JSON or --clear');
+    let filter: unknown = null;
+    if (opts.set !== undefined) {
+      try {
+        filter = JSON.parse(opts.set);
+      } catch (e) {
+        throw new AppError('bad_input', `--set is not JSON (${(e as Error).message})`);
+      }
+    }
+    await useDatabase();
+    const saved = await saveSourceFilter(await getConnection(connectionId), filter);
+    if (opts.json) return printJson({ connection_id: connectionId, filter: saved });
+    printLine(saved ? 'saved: the next sync uses the new filter' : 'cleared: every record counts');
+  });
 
   const mapping = program.command('mapping').description("a connection's field mapping");
   jsonOption(mapping.command('show').description("the field mapping and the source's real properties").option('--connection <id>', 'connection id')).action(

@@ -18,10 +18,13 @@ import {
   type RecordKind,
   type SourceRecord,
   type Writeback,
+  type WritebackItem,
+  type WritebackResult,
 } from '../connector.ts';
 import { call, connect, connectedApp, connectWith, loginUrl, oauthClient, orgIdFromIdentityUrl } from './client.ts';
 import { queryJobResults, runQueryJob } from './bulk.ts';
-import { buildFilter, FIELD_NAME, RECORD_ID, soqlDateTime, soqlId, soqlString, type DescribeField } from './soql.ts';
+import { buildFilter, FIELD_NAME, filterValueProblem, RECORD_ID, soqlDateTime, soqlId, soqlString, type DescribeField } from './soql.ts';
+import { AppError } from '../../errors.ts';
 
 /**
  * Full walks of at least this many records use the Bulk API 2.0: where it overtook REST in
@@ -101,6 +104,19 @@ function filterClause(ctx: ConnectorContext, kind: RecordKind, described: Map<st
   } catch (e) {
     throw new ConnectorError('permanent', e instanceof Error ? e.message : String(e));
   }
+}
+
+/** The admin's filter checked against a fresh describe of Account (a field added a minute ago counts). */
+async function checkFilter(ctx: ConnectorContext, filter: unknown): Promise<string | null> {
+  forgetDescribe(ctx.connectionId);
+  const described = await describe(ctx, await connect(ctx), OBJECT.customer);
+  try {
+    buildFilter(filter, described);
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'bad_input') return e.message;
+    throw e;
+  }
+  return filterValueProblem(filter, described);
 }
 
 const toDate = (v: unknown): Date | null => {
@@ -237,6 +253,23 @@ async function fetchOne(ctx: ConnectorContext, kind: RecordKind, externalId: str
   return rec;
 }
 
+/** Many records by id: one query per 200 ids (the re-read after a batched writeback). */
+async function fetchMany(ctx: ConnectorContext, kind: RecordKind, externalIds: string[]): Promise<SourceRecord[]> {
+  const ids = [...new Set(externalIds.filter((id) => RECORD_ID.test(id)))];
+  if (ids.length === 0) return [];
+  const conn = await connect(ctx);
+  const described = await describe(ctx, conn, OBJECT[kind]);
+  const fields = selectFields(kind, kind === 'customer' ? mappingOf(ctx).map((m) => m.source) : [], described);
+  const out: SourceRecord[] = [];
+  for (let i = 0; i < ids.length; i += COLLECTION_SIZE) {
+    const batch = ids.slice(i, i + COLLECTION_SIZE);
+    const rows = await soql(conn, `SELECT ${fields.join(', ')} FROM ${OBJECT[kind]} WHERE Id IN (${batch.map(soqlId).join(', ')})`, batch.length);
+    out.push(...rows.map((r) => toRecord(kind, r, conn.instanceUrl)));
+  }
+  await markScope(conn, out, filterClause(ctx, kind, described));
+  return out;
+}
+
 const PROPERTY_TYPES: Record<string, PropertyInfo['type']> = {
   double: 'number', currency: 'number', int: 'number', percent: 'number', long: 'number',
   date: 'date', datetime: 'datetime', boolean: 'bool', picklist: 'enumeration', multipicklist: 'enumeration',
@@ -271,16 +304,7 @@ async function findOwnerId(ctx: ConnectorContext, email: string): Promise<string
   return rows[0]?.Id ? String(rows[0].Id) : null;
 }
 
-export interface WritebackItem {
-  externalId: string;
-  changes: Writeback;
-}
-
-export interface WritebackResult {
-  externalId: string;
-  ok: boolean;
-  error?: ConnectorError;
-}
+export type { WritebackItem, WritebackResult };
 
 /** The Account fields one Writeback sets; a missing status field is reported with how to add it. */
 async function accountFields(ctx: ConnectorContext, described: Map<string, DescribeField>, changes: Writeback, ownerIds: Map<string, Promise<string | null>>): Promise<Record<string, unknown>> {
@@ -408,7 +432,7 @@ const oauth = {
 
 export const salesforce: Connector = {
   provider: 'salesforce',
-  capabilities: { contacts: true, customFields: true, writeback: ['status', 'ownerEmail', 'plan', 'name'], webhooks: false, pollEveryMinutes: 15 },
+  capabilities: { contacts: true, customFields: true, writeback: ['status', 'ownerEmail', 'plan', 'name'], writebackBatchSize: COLLECTION_SIZE, webhooks: false, pollEveryMinutes: 15 },
   customerObjectType: OBJECT_TYPE.customer,
   oauth,
   defaultMapping: () => [
@@ -420,11 +444,14 @@ export const salesforce: Connector = {
     { target: 'employee_count', source: 'NumberOfEmployees', type: 'number' },
     { target: 'created_at', source: 'CreatedDate', type: 'date' },
   ],
+  checkFilter,
   listProperties,
   pull,
   fetchOne,
+  fetchMany,
   resolveOwnerEmail,
   findOwnerId,
   writeback,
+  writebackMany,
 };
 

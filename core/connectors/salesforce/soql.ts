@@ -82,20 +82,54 @@ function literal(f: DescribeField, value: unknown): string {
 export function buildFilter(raw: unknown, fields: Map<string, DescribeField>): string | null {
   if (raw == null || (Array.isArray(raw) && raw.length === 0)) return null;
   const parsed = z.array(filterCondition).max(20, 'at most 20 conditions').safeParse(Array.isArray(raw) ? raw : [raw]);
-  if (!parsed.success) throw new AppError('bad_input', `Salesforce source filter: ${parsed.error.issues[0]!.message}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const at = typeof issue.path[0] === 'number' ? ` (condition ${issue.path[0] + 1}${issue.path[1] ? `, ${String(issue.path[1])}` : ''})` : '';
+    throw new AppError('bad_input', `Salesforce source filter: ${issue.message}${at}`);
+  }
   const conditions = parsed.data;
   const parts = conditions.map((c) => {
-    const f = fields.get(c.field.toLowerCase());
-    if (!f) throw new AppError('bad_input', `Salesforce source filter: the object has no field ${c.field}`);
-    if (f.filterable === false) throw new AppError('bad_input', `Salesforce source filter: ${f.name} cannot be filtered on`);
-    if (c.operator === 'in' || c.operator === 'not in') {
-      const values = Array.isArray(c.value) ? c.value : [c.value];
-      if (values.length === 0 || values.length > 100) throw new AppError('bad_input', `Salesforce source filter: ${c.operator} needs 1 to 100 values`);
-      return `${f.name} ${c.operator.toUpperCase()} (${values.map((v) => literal(f, v)).join(', ')})`;
+    try {
+      return condition(c, fields);
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      throw new AppError('bad_input', `${e.message} (in ${describeCondition(c)})`);
     }
-    if (Array.isArray(c.value)) throw new AppError('bad_input', `Salesforce source filter: ${c.operator} takes one value (use "in" for a list)`);
-    if (c.operator === 'like' && !TEXT.has(f.type)) throw new AppError('bad_input', `Salesforce source filter: like works on text fields, not ${f.name}`);
-    return `${f.name} ${c.operator.toUpperCase()} ${literal(f, c.value)}`;
   });
   return parts.map((p) => `(${p})`).join(' AND ');
+}
+
+/** A condition as the admin wrote it, for error messages: Type = "Prospect". */
+export function describeCondition(c: FilterCondition): string {
+  return `${c.field} ${c.operator} ${JSON.stringify(c.value)}`;
+}
+
+/**
+ * What buildFilter does not need but an admin saving a filter wants to hear: a value that
+ * is not one of a picklist's values (legal SOQL that would quietly match nothing).
+ */
+export function filterValueProblem(raw: unknown, fields: Map<string, DescribeField>): string | null {
+  if (raw == null) return null;
+  for (const c of (Array.isArray(raw) ? raw : [raw]) as FilterCondition[]) {
+    const f = fields.get(String(c?.field ?? '').toLowerCase());
+    if (!f || f.type !== 'picklist' || !f.picklistValues?.length || c.operator === 'like') continue;
+    const known = f.picklistValues.map((p) => p.value);
+    const bad = (Array.isArray(c.value) ? c.value : [c.value]).find((v) => v !== null && !known.includes(String(v)));
+    if (bad !== undefined) return `Salesforce source filter: ${JSON.stringify(bad)} is not a value of ${f.name} (it has ${known.map((v) => JSON.stringify(v)).join(', ')}) (in ${describeCondition(c)})`;
+  }
+  return null;
+}
+
+function condition(c: FilterCondition, fields: Map<string, DescribeField>): string {
+  const f = fields.get(c.field.toLowerCase());
+  if (!f) throw new AppError('bad_input', `Salesforce source filter: the object has no field ${c.field}`);
+  if (f.filterable === false) throw new AppError('bad_input', `Salesforce source filter: ${f.name} cannot be filtered on`);
+  if (c.operator === 'in' || c.operator === 'not in') {
+    const values = Array.isArray(c.value) ? c.value : [c.value];
+    if (values.length === 0 || values.length > 100) throw new AppError('bad_input', `Salesforce source filter: ${c.operator} needs 1 to 100 values`);
+    return `${f.name} ${c.operator.toUpperCase()} (${values.map((v) => literal(f, v)).join(', ')})`;
+  }
+  if (Array.isArray(c.value)) throw new AppError('bad_input', `Salesforce source filter: ${c.operator} takes one value (use "in" for a list)`);
+  if (c.operator === 'like' && !TEXT.has(f.type)) throw new AppError('bad_input', `Salesforce source filter: like works on text fields, not ${f.name}`);
+  return `${f.name} ${c.operator.toUpperCase()} ${literal(f, c.value)}`;
 }
