@@ -6,11 +6,13 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { freePort, startLocalDatabase } from '../core/db/local-database.ts';
 import { connectMongoose, syncIndexes } from '../core/db/connection.ts';
+import { compose } from '../core/app/composition.ts';
 
 export async function withBenchDatabase<T>(fn: (uri: string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pivotal-bench-'));
   const db = await startLocalDatabase({ port: await freePort(), dir, dbName: 'bench' });
   try {
+    compose();
     await connectMongoose(db.uri);
     await syncIndexes();
     return await fn(db.uri);

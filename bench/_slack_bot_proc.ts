@@ -4,7 +4,9 @@
 import mongoose from 'mongoose';
 import { connectMongoose } from '../core/db/connection.ts';
 import { startBot } from '../bot/app.ts';
+import { compose } from '../core/app/composition.ts';
 
+compose();
 await connectMongoose(process.env.MONGODB_URI!);
 if (process.env.BENCH_PROFILE) {
   const client = mongoose.connection.getClient() as unknown as import('mongodb').MongoClient;

@@ -13,7 +13,6 @@ import { createWorkspace } from '../core/workspaces/workspaces.ts';
 import { connectSource } from '../core/sync/connections.ts';
 import { Connection } from '../core/models/connection.ts';
 import { runSync } from '../core/sync/engine.ts';
-import '../core/connectors/stripe/index.ts';
 
 export async function runBillingBench(): Promise<{ name: string; rows: Record<string, number | string>[]; notes: string[] }> {
   const scale = Number(process.env.BENCH_SCALE ?? 1) || 1;

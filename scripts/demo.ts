@@ -87,8 +87,6 @@ const { linkSlackTeam } = await import('../core/slack/link.ts');
 const { setSlackPreview } = await import('../core/demo/slack-preview.ts');
 const { upsertMember } = await import('../core/workspaces/workspaces.ts');
 const { env } = await import('../core/env.ts');
-await import('../core/connectors/hubspot/index.ts');
-await import('../core/connectors/stripe/index.ts');
 
 const ws = await Workspace.findOne().sort({ createdAt: 1 });
 if (!ws) throw new Error('demo: Pivotal did not create its first workspace');

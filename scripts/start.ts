@@ -6,6 +6,7 @@ import { log } from '../core/log.ts';
 import { connectDatabase, type DatabaseHandle } from '../core/db/connection.ts';
 import { errorMessage } from '../core/errors.ts';
 import { firstStartSignIn } from '../core/auth/first-start.ts';
+import { compose } from '../core/app/composition.ts';
 
 let e;
 try {
@@ -23,6 +24,7 @@ if (unsafe.length) {
   process.exit(1);
 }
 
+compose();
 const stops: (() => Promise<void>)[] = [];
 let db: DatabaseHandle | undefined;
 let shuttingDown = false;
@@ -46,7 +48,7 @@ try {
   const roles = e.PIVOTAL_ROLES;
   if (roles.includes('worker')) {
     const { startJobProcessor } = await import('../core/jobs/agenda.ts');
-    const { jobs, scheduleRecurringJobs } = await import('../core/app/composition.ts');
+    const { jobs, scheduleRecurringJobs } = await import('../core/app/composition.ts'); // composed above
     const worker = await startJobProcessor({ jobs, concurrency: e.WORKER_CONCURRENCY });
     await scheduleRecurringJobs();
     stops.push(() => worker.stop());

@@ -1,34 +1,39 @@
-// The composition root: the one place that lists what Pivotal runs — the job definitions,
-// the domain-event consumers and the inbound-event processors per provider. Nothing
-// registers itself by being imported; a worker runs exactly `jobs`, and the worker's
-// start-up check refuses to start while the queue holds a job name missing from it.
-// Nothing in core/ imports this module (it imports everything), so no folder cycle.
+// The composition root: the one place that lists what Pivotal runs — the connectors, the
+// job definitions, the domain-event consumers and the inbound-event processors per
+// provider. Nothing registers itself by being imported: every entry point (scripts/start.ts
+// for portal, bot and worker; the CLI; the demo; the tests' database helper) calls
+// compose() once at start, which installs the connectors where the engine looks them up.
+// A worker runs exactly `jobs`; its start-up check refuses to start while the queue holds
+// a job name missing from it. Only entry points import this module (it imports everything).
 import { cancelJobs, scheduleRepeating, pruneFailedJobs, defineJob, type JobDefinition } from '../jobs/agenda.ts';
 import { eventJobs, type EventConsumer } from '../events/dispatch.ts';
 import { alertJobs, slackAlertsConsumer, ALERT_SWEEP_JOB } from '../alerts/deliver.ts';
 import { syncJobs } from '../sync/engine.ts';
 import { writebackJobs } from '../sync/writeback-queue.ts';
 import { processHubspotEvent } from '../sync/webhooks.ts';
-import { processStripeEvent } from '../connectors/stripe/webhooks.ts';
+import { processStripeEvent } from '../sync/stripe-events.ts';
 import { inboundJobs, INBOUND_SWEEP_JOB, type InboundProcessor } from '../inbound/pipeline.ts';
 import type { Provider } from '../models/connection.ts';
 import { defineHealthJobs, scheduleHealthJobs } from '../health/jobs.ts';
 import { defineWebhookJobs, outboundWebhooksConsumer } from '../webhooks/deliver.ts';
 import type { Connector } from '../connectors/connector.ts';
+import { installConnectors } from '../connectors/registry.ts';
 import { hubspot } from '../connectors/hubspot/index.ts';
+import { salesforce } from '../connectors/salesforce/index.ts';
 import { stripeConnector } from '../connectors/stripe/index.ts';
 
-/**
- * The connectors of this build (Salesforce joins here). Each module still hands itself to
- * core/connectors/registry.ts, where the engine looks providers up; importing them here is
- * what makes every process that runs jobs have them all.
- */
-export const connectors = { hubspot, stripe: stripeConnector } satisfies Partial<Record<Provider, Connector>>;
+/** The connectors of this build, one per provider (a missing one is a type error). */
+export const connectors = { hubspot, salesforce, stripe: stripeConnector } satisfies Record<Provider, Connector>;
+
+/** Wires the process: installs the connectors where the engine finds them. Idempotent. */
+export function compose(): void {
+  installConnectors(connectors);
+}
 
 /** Who reacts to domain events (outbound webhooks join here). */
 export const eventConsumers: readonly EventConsumer[] = [slackAlertsConsumer, outboundWebhooksConsumer];
 
-/** How each provider's recorded webhook events are processed (Salesforce joins here). */
+/** How each provider's recorded webhook events are processed (Salesforce polls: none yet). */
 export const inboundProcessors: Partial<Record<Provider, InboundProcessor>> = {
   hubspot: processHubspotEvent,
   stripe: processStripeEvent,

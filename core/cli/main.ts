@@ -8,6 +8,7 @@ import { CliExit, errorLine, exitCodeFor } from './output.ts';
 import { closeDatabase } from './runtime.ts';
 import { extraRegistrations } from './registry.ts';
 import './commands/extra.ts';
+import { compose } from '../app/composition.ts';
 
 export function buildProgram(): Command {
   const program = new Command('pivotal')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  compose();
   const program = buildProgram();
   // Every sub-command exits through exitOverride too.
   const applyOverride = (cmd: Command) => {

@@ -4,6 +4,8 @@
 // (checkpoints, matching, archiving, errors, fairness, echo suppression).
 import type { Logger } from 'pino';
 import type { Provider } from '../models/connection.ts';
+import type { BillingScope } from '../billing/mrr.ts';
+import type { BillingSourceCustomer } from '../billing/apply.ts';
 
 /** What kind of Pivotal record a source record becomes. */
 export type RecordKind = 'customer' | 'contact';
@@ -207,4 +209,14 @@ export interface Connector {
   /** true when the request is authentic and fresh */
   verifyWebhook?(req: WebhookRequest, secret: string): boolean;
   parseWebhook?(req: WebhookRequest): WebhookEvent[];
+  /** billing reads (Stripe): customers with their in-scope subscriptions and invoices; read only */
+  billing?: BillingReads;
+}
+
+/** What a billing source reads for the engine's billing runs; matching and writing are the engine's. */
+export interface BillingReads {
+  /** the whole account: customers with a subscription in scope (billed) and the others */
+  readBook(ctx: ConnectorContext, scope: BillingScope, opts: { signal?: AbortSignal; onPage?: (done: number) => Promise<void> }): Promise<{ billed: BillingSourceCustomer[]; unsubscribed: BillingSourceCustomer[] }>;
+  /** a reader of single customers (null when deleted), sharing what one batch needs (product names) */
+  customerReader(ctx: ConnectorContext, scope: BillingScope): Promise<(id: string) => Promise<BillingSourceCustomer | null>>;
 }

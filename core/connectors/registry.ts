@@ -1,21 +1,24 @@
-// Where the engine finds a provider's Connector. Each provider module registers itself
-// on import; the engine asks by provider name and never imports a provider directly.
+// Where the engine finds a provider's Connector. Nothing registers itself on import: the
+// composition root (core/app/composition.ts) installs every connector once at process
+// start, and the engine asks by provider name without importing any provider.
 import type { Connector } from './connector.ts';
 import type { Provider } from '../models/connection.ts';
 import { AppError } from '../errors.ts';
 
-const connectors = new Map<Provider, Connector>();
+let installed: Readonly<Record<Provider, Connector>> | null = null;
 
-export function registerConnector(c: Connector): void {
-  connectors.set(c.provider, c);
+/** Called by the composition root's compose(); the one way connectors become known. */
+export function installConnectors(connectors: Record<Provider, Connector>): void {
+  installed = connectors;
 }
 
 export function getConnector(provider: Provider | string): Connector {
-  const c = connectors.get(provider as Provider);
-  if (!c) throw new AppError('config', `No connector is registered for provider "${provider}"`);
+  if (!installed) throw new AppError('config', 'No connectors are installed: the process must start through compose() (core/app/composition.ts)');
+  const c = (installed as Record<string, Connector | undefined>)[provider];
+  if (!c) throw new AppError('config', `No connector exists for provider "${provider}"`);
   return c;
 }
 
 export function hasConnector(provider: string): boolean {
-  return connectors.has(provider as Provider);
+  return !!installed && Object.hasOwn(installed, provider);
 }

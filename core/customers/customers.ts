@@ -26,6 +26,12 @@ export function derivedSearchFields(name: string, domain: string | null | undefi
   return { name_lower: lowerKey(name), search_grams: searchGrams(name, domain), typo_keys: typoKeys(name) };
 }
 
+/**
+ * Customers per insertMany: a Bulk API page holds 10,000 records, and one insert of that many
+ * documents (each with ~65 multikey index entries) stalled the embedded engine (README, engine notes).
+ */
+const INSERT_BATCH = 1_000;
+
 export async function createCustomers(workspaceId: Types.ObjectId, items: NewCustomer[]) {
   if (items.length === 0) return [];
   const first = await nextDisplayIds(workspaceId, items.length);
@@ -33,7 +39,9 @@ export async function createCustomers(workspaceId: Types.ObjectId, items: NewCus
     const domain = item.domain === undefined ? null : normalizeDomain(item.domain);
     return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain), billing: { ...noBilling(), ...billing } };
   });
-  return Customer.insertMany(docs, { ordered: true });
+  const created = [];
+  for (let i = 0; i < docs.length; i += INSERT_BATCH) created.push(...(await Customer.insertMany(docs.slice(i, i + INSERT_BATCH), { ordered: true })));
+  return created;
 }
 
 export const listFilters = z.object({

@@ -1,6 +1,6 @@
 // The store of ambiguous matches every source records (a domain several source records or
 // Pivotal customers claim, so Pivotal does not guess): listing a connection's, and settling
-// one exactly once. Stripe's billing decisions (core/billing/ambiguous.ts) and CRM decisions
+// one exactly once. Stripe's billing decisions (core/sync/billing-ambiguous.ts) and CRM decisions
 // (core/sync/crm-ambiguous.ts) both settle through here.
 import { Types } from 'mongoose';
 import { AmbiguousMatch } from '../models/sync.ts';

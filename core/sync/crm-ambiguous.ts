@@ -3,7 +3,7 @@
 // source claims. core/sync/apply.ts records them; an admin settles each one here (link the
 // records to one candidate, create a new customer, or skip them) and apply.ts honours the
 // decision on every later sync through decidedMatch. Stripe's billing ambiguities are
-// settled on /billing instead (core/billing/ambiguous.ts); both share the store in
+// settled on /billing instead (core/sync/billing-ambiguous.ts); both share the store in
 // core/sync/ambiguous-matches.ts.
 import { Types } from 'mongoose';
 import { AmbiguousMatch } from '../models/sync.ts';

@@ -11,14 +11,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import pRetry, { AbortError } from 'p-retry';
-import { Connection, type ConnectionRole, type Provider } from '../models/connection.ts';
+import { Connection, type ConnectionRole } from '../models/connection.ts';
 import { Customer } from '../models/customer.ts';
 import { Workspace } from '../models/workspace.ts';
 import { SourceLink, SyncRun, type SyncKind } from '../models/sync.ts';
 import { ConnectorError, type Connector, type ConnectorContext, type RecordKind, type SourceRecord } from '../connectors/connector.ts';
 import { getConnector } from '../connectors/registry.ts';
-import '../connectors/hubspot/index.ts';
-import '../connectors/salesforce/index.ts';
 import { env as appEnv } from '../env.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { log } from '../log.ts';
@@ -30,7 +28,9 @@ import { applyContactPage, archiveUnseen, mappingOf, type ApplyEnv, type PageOut
 import { applyCustomerPage } from './customer-page.ts';
 import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
 import { crmDecisions, decisionCount } from './crm-ambiguous.ts';
-import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
+import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, resolveSyncErrorsExcept, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
+import { billingWalk } from './billing-run.ts';
+import type { BillingCounts } from '../billing/apply.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
 export const RUN_KINDS: RunKind[] = ['validate', 'preview', 'full', 'incremental', 'reconcile'];
@@ -38,21 +38,6 @@ const PREVIEW_SIZE = 10;
 /** Incremental windows overlap a little: clocks differ and stamps are per second in places. */
 const INCREMENTAL_OVERLAP_MS = 60_000;
 const MAX_ATTEMPTS = 25;
-
-export type BillingRunner = (connection: ConnectionDoc, kind: RunKind, run: { _id: Types.ObjectId }, signal?: AbortSignal, heartbeat?: () => Promise<void>) => Promise<void>;
-let billingRunner: BillingRunner | null = null;
-/** The Stripe billing-signal runner plugs in here; the engine keeps the run bookkeeping. */
-type AfterWalkHook = (conn: ConnectionDoc, kind: RunKind, signal?: AbortSignal) => Promise<void>;
-const afterWalkHooks = new Map<Provider, AfterWalkHook>();
-
-/** A provider step that runs after a successful customer-source walk (Stripe: billing fields). */
-export function registerAfterWalk(provider: Provider, hook: AfterWalkHook): void {
-  afterWalkHooks.set(provider, hook);
-}
-
-export function registerBillingRunner(runner: BillingRunner): void {
-  billingRunner = runner;
-}
 
 interface Checkpoint {
   phase: number;
@@ -215,27 +200,18 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
     return runSummary(await finishRun(run._id, 'paused', { message: quotaPauseMessage(conn.provider, conn.paused_until) }));
   }
 
-  if ((conn.role as ConnectionRole) === 'billing_signal') {
-    if (!billingRunner) throw new AppError('config', 'No billing runner is registered for billing-signal connections');
-    try {
-      await billingRunner(conn, opts.kind, run, opts.signal, opts.heartbeat);
-      const fresh = await SyncRun.findById(run._id).lean();
-      if (fresh?.status === 'running') return runSummary(await finishRun(run._id, 'succeeded'));
-      return runSummary(fresh);
-    } catch (e) {
-      if (isTransientDatabaseError(e)) throw new RunInterrupted(run._id, e);
-      return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
-    }
-  }
-
-  const env = await applyEnv(conn, run);
+  // Billing-signal runs share everything below: pauses on expired credentials or quota, failures.
+  const billing = (conn.role as ConnectionRole) === 'billing_signal';
   try {
+    if (billing) return await billingRun(conn, run, opts);
+    const env = await applyEnv(conn, run);
     if (opts.kind === 'validate') return await validateRun(conn, env, run._id, opts.signal);
     const summary = await walk(conn, env, run, opts);
-    const after = afterWalkHooks.get(conn.provider as Provider);
-    if (after && summary.status === 'succeeded' && (opts.kind === 'full' || opts.kind === 'incremental' || opts.kind === 'reconcile')) {
-      // e.g. Stripe as the source: billing fields attach once the customers exist
-      await after(conn, opts.kind, opts.signal).catch((err) => log.warn({ err, connection_id: String(conn._id) }, 'post-sync step failed; the next sync retries it'));
+    if (env.connector.billing && summary.status === 'succeeded' && (opts.kind === 'full' || opts.kind === 'incremental' || opts.kind === 'reconcile')) {
+      // Stripe as the source: billing fields attach once the customers exist (from the whole book).
+      await billingWalk(conn, opts.kind === 'incremental' ? 'reconcile' : opts.kind, { signal: opts.signal }).catch((err) =>
+        log.warn({ err, connection_id: String(conn._id) }, 'post-sync billing step failed; the next sync retries it'),
+      );
     }
     return summary;
   } catch (e) {
@@ -256,6 +232,39 @@ export async function runSync(opts: RunSyncOptions): Promise<RunSummary> {
     log.error({ err: e, connection_id: String(conn._id), run_id: String(run._id) }, 'sync run failed');
     return runSummary(await finishRun(run._id, 'failed', { message: errorMessage(e) }));
   }
+}
+
+/**
+ * A billing-signal run on the same lifecycle as a walk: the connector reads the book and
+ * core/sync/billing-run.ts validates, previews or applies it, while progress, counts,
+ * per-record errors, the first-sync stamp and the run's end are kept here. A billing walk
+ * is one job (not sliced into pages): its lock is kept alive so it is never taken for dead.
+ */
+async function billingRun(conn: ConnectionDoc, run: { _id: Types.ObjectId }, opts: RunSyncOptions): Promise<RunSummary> {
+  let beat = Date.now();
+  const progress = async (p: { counts: BillingCounts; done: number; total: number | null; phase: string }) => {
+    await saveProgress(run._id, { counts: billingRunCounts(p.counts), done: p.done, total: p.total, phase: p.phase });
+    if (opts.heartbeat && Date.now() - beat > 30_000) {
+      beat = Date.now();
+      await opts.heartbeat();
+    }
+  };
+  const result = await billingWalk(conn, opts.kind, { signal: opts.signal, progress });
+  const aborted = !!opts.signal?.aborted;
+  if (opts.kind !== 'validate' && opts.kind !== 'preview') {
+    for (const p of result.problems.slice(0, 1000)) {
+      await recordSyncError({ connection: conn, run, objectType: 'customer', recordId: p.recordId, error: new ConnectorError('permanent', p.message) });
+    }
+    // A whole walk saw every billing customer: errors it did not hit again are fixed.
+    if (!aborted) await resolveSyncErrorsExcept(conn._id, 'customer', result.problems.map((p) => p.recordId));
+    if (!aborted) await fullWalkCompleted(conn, new Date());
+  }
+  const problems = result.problems.map((p) => ({ object_type: 'customer', record_id: p.recordId, problem: p.message }));
+  return runSummary(await finishRun(run._id, aborted ? 'paused' : 'succeeded', { counts: billingRunCounts(result.counts), problems, results: result.results }));
+}
+
+function billingRunCounts(b: BillingCounts): Counts {
+  return { ...emptyCounts(), matched: b.matched, unmatched: b.unmatched, skipped: b.skipped, ambiguous: b.ambiguous, updated: b.updated, unchanged: b.unchanged, errors: b.errors };
 }
 
 export function quotaPauseMessage(provider: string, resumeAt: Date): string {

@@ -17,9 +17,6 @@ import type { SignedInMember } from '../auth/login.ts';
 import { connectSource, reauthorize } from './connections.ts';
 import { queueSync } from './engine.ts';
 import { parseObjectId } from '../workspaces/workspaces.ts';
-import '../connectors/hubspot/index.ts';
-import '../connectors/salesforce/index.ts';
-import '../connectors/stripe/index.ts';
 
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;
 

@@ -54,7 +54,7 @@ export const CONNECT_OPTIONS: ConnectOption[] = [
   },
 ];
 
-/** The options whose connector this build has (Salesforce shows up once its connector is registered). */
+/** The options whose connector the composition root installed (all of them, once composed). */
 export function connectOptions(): ConnectOption[] {
   return CONNECT_OPTIONS.filter((o) => hasConnector(o.provider));
 }

@@ -3,7 +3,7 @@
 // matching, status writeback (Stripe as customer source only) and the workspace FX table.
 // Saving a change that alters billing queues a full walk so MRR follows at once.
 import { Form } from '@remix-run/react';
-import type { StripeSettingsView } from '../../core/billing/settings.ts';
+import type { StripeSettingsView } from '../../core/sync/billing-settings.ts';
 import { formatWhen } from './when.tsx';
 
 export function StripeSections({ canEdit, s, busy, timezone }: { canEdit: boolean; s: StripeSettingsView; busy: boolean; timezone: string }) {

@@ -1,9 +1,8 @@
 // POST /webhooks/stripe/:connectionId — raw body (the signature covers the exact bytes),
 // handed to core; answers 2xx only once the event is recorded, 400/401/404 for bad input.
 import express, { Router } from 'express';
-import { handleStripeConnectWebhook, handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { handleStripeConnectWebhook, handleStripeWebhook } from '../../core/sync/stripe-events.ts';
 import { log } from '../../core/log.ts';
-import '../../core/connectors/stripe/index.ts';
 
 export const stripeWebhookRouter: Router = Router();
 

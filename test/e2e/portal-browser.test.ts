@@ -22,7 +22,6 @@ import { AmbiguousMatch } from '../../core/models/sync.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { runSync } from '../../core/sync/engine.ts';
 import { attachBilling } from '../../core/billing/store.ts';
-import '../../core/connectors/stripe/index.ts';
 
 useTestDatabase('portal_browser');
 let portal: PortalServer;

@@ -10,7 +10,7 @@ import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { connectSource, connectionStatus } from '../../core/sync/connections.ts';
 import { recordHubspotEvents } from '../../core/sync/webhooks.ts';
 import { MAX_INBOUND_ATTEMPTS, processInboundEvent } from '../../core/inbound/pipeline.ts';
-import { handleStripeConnectWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { handleStripeConnectWebhook } from '../../core/sync/stripe-events.ts';
 import { InboundEvent } from '../../core/models/events.ts';
 
 useTestDatabase('inbound');

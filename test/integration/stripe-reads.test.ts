@@ -12,13 +12,13 @@ import { createCustomers } from '../../core/customers/customers.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { runSync } from '../../core/sync/engine.ts';
-import { syncStripeCustomers } from '../../core/connectors/stripe/billing-sync.ts';
+import { syncStripeCustomers } from '../../core/sync/billing-run.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { attachBilling } from '../../core/billing/store.ts';
 import { Workspace } from '../../core/models/workspace.ts';
 import { SyncError } from '../../core/models/sync.ts';
 import { DomainEvent } from '../../core/models/events.ts';
-import { handleStripeWebhook } from '../../core/connectors/stripe/webhooks.ts';
+import { handleStripeWebhook } from '../../core/sync/stripe-events.ts';
 import { processInboundEvent } from '../../core/inbound/pipeline.ts';
 import { inboundProcessors } from '../../core/app/composition.ts';
 import { InboundEvent } from '../../core/models/events.ts';
@@ -28,7 +28,6 @@ async function processRecorded(): Promise<void> {
   for (const e of await InboundEvent.find({ status: 'received' }, { _id: 1 }).lean()) await processInboundEvent(String(e._id), inboundProcessors);
 }
 import { connectionStatus } from '../../core/sync/connections.ts';
-import '../../core/connectors/stripe/index.ts';
 
 useTestDatabase('stripe_reads');
 let fake: FakeStripe;

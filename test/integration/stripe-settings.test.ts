@@ -8,8 +8,7 @@ import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { Workspace } from '../../core/models/workspace.ts';
-import { saveStripeSettings, stripeSettingsFromForm, stripeSettingsView } from '../../core/billing/settings.ts';
-import '../../core/connectors/stripe/index.ts';
+import { saveStripeSettings, stripeSettingsFromForm, stripeSettingsView } from '../../core/sync/billing-settings.ts';
 
 useTestDatabase('stripe_settings');
 let fake: FakeStripe;

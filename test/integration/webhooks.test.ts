@@ -18,7 +18,7 @@ import { attemptDelivery, createDelivery, nextAttemptAt, outboundWebhooksConsume
 import { createEndpoint, listDeliveries, replayDelivery } from '../../core/webhooks/endpoints.ts';
 import { sendWebhook } from '../../core/webhooks/send.ts';
 import { JOBS_COLLECTION } from '../../core/jobs/agenda.ts';
-import { workspaceOverview } from '../../core/workspaces/health.ts';
+import { workspaceOverview } from '../../core/sync/workspace-overview.ts';
 
 useTestDatabase('webhooks');
 

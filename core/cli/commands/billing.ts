@@ -1,7 +1,7 @@
 // `pivotal billing ambiguous|resolve`: list the domains several Stripe customers claim,
 // and settle one by picking the winning Stripe customer or splitting the Pivotal customer.
 import type { Command } from 'commander';
-import { resolveAmbiguousMatch } from '../../billing/ambiguous.ts';
+import { resolveAmbiguousMatch } from '../../sync/billing-ambiguous.ts';
 import { listAmbiguousMatches } from '../../sync/ambiguous-matches.ts';
 import { getConnection } from '../../sync/connections.ts';
 import { AppError } from '../../errors.ts';

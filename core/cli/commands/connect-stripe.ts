@@ -8,7 +8,6 @@ import { AppError } from '../../errors.ts';
 import { env } from '../../env.ts';
 import { ConnectorError } from '../../connectors/connector.ts';
 import { createStripeClient, stripeCall, type Stripe } from '../../connectors/stripe/client.ts';
-import '../../connectors/stripe/index.ts';
 import { jsonOption, oneOf, requireOption, useDatabase } from '../runtime.ts';
 import { printJson, printLine } from '../output.ts';
 import { connectGroup } from './connect-hubspot.ts';

@@ -11,8 +11,6 @@ import { getWorkspace } from '../../workspaces/workspaces.ts';
 import { AppError } from '../../errors.ts';
 import { jsonOption, requireOption, useDatabase } from '../runtime.ts';
 import { CliExit, printJson, printLine, printTable } from '../output.ts';
-import '../../connectors/hubspot/index.ts';
-import '../../connectors/stripe/index.ts';
 
 function readMappingFile(file: string): unknown {
   let text: string;

@@ -13,7 +13,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@hubspot/api-client';
 import { env } from '../../env.ts';
 import { safeEqual } from '../../crypto.ts';
-import { registerConnector } from '../registry.ts';
 import { deadlineAgent, withDeadline } from './deadline.ts';
 import {
   ConnectorError,
@@ -524,4 +523,3 @@ export const hubspot: Connector = {
   parseWebhook,
 };
 
-registerConnector(hubspot);

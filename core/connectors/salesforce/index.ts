@@ -6,7 +6,6 @@
 // matching and persistence.
 import type { Connection } from 'jsforce';
 import { z } from 'zod';
-import { registerConnector } from '../registry.ts';
 import {
   ConnectorError,
   type Connector,
@@ -456,4 +455,3 @@ export const salesforce: Connector = {
   writebackMany,
 };
 
-registerConnector(salesforce);

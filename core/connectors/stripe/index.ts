@@ -1,20 +1,16 @@
 // The Stripe connector, in both roles. As a customer source (PLG workspaces) Stripe
 // customers become Pivotal customers (no contacts) through the shared engine, and the only
 // writeback is `metadata.pivotal_status` on the Stripe customer, when the toggle is on.
-// As a billing signal the engine hands runs to runStripeBillingRun. Nothing in this folder
-// ever writes subscriptions, invoices, prices or payments.
+// As a billing signal (and after each source walk) it hands the engine billing reads
+// (billing-reads.ts); the engine matches and writes them. Nothing in this folder ever
+// writes subscriptions, invoices, prices or payments.
 import { ConnectorError, type Connector, type ConnectorContext, type Credentials, type SourceRecord } from '../connector.ts';
-import { registerConnector } from '../registry.ts';
-import { syncRecord, registerBillingRunner, registerAfterWalk } from '../../sync/engine.ts';
-import { saveProgress, finishRun, recordSyncError, resolveSyncErrorsExcept, emptyCounts, type Counts } from '../../sync/runs.ts';
 import { domainFromEmail } from '../../domain.ts';
 import { env } from '../../env.ts';
 import { stripeDashboardUrl } from '../../customers/view.ts';
-import type { BillingCounts } from '../../billing/apply.ts';
-import { createStripeClient, listAll, mapSubscription, stripeCall, type Stripe } from './client.ts';
-import { runBillingWalk, scopeOf } from './billing-sync.ts';
+import { createStripeClient, listAll, loadProductNames, mapSubscription, stripeCall, type Stripe } from './client.ts';
+import { readStripeBook, readStripeCustomer, scopeOf } from './billing-reads.ts';
 import { hasItemInScope, type BillingScope } from '../../billing/mrr.ts';
-import { onSourceEvent } from './webhooks.ts';
 
 function client(ctx: ConnectorContext): Stripe {
   return createStripeClient(ctx.credentials().accessToken);
@@ -140,6 +136,14 @@ export const stripeConnector: Connector = {
     await stripeCall(() => client(ctx).customers.update(externalId, { metadata: { pivotal_status: changes.status! } }));
     return { modifiedAt: null };
   },
+  billing: {
+    readBook: (ctx, scope, opts) => readStripeBook(client(ctx), scope, opts.signal, opts.onPage),
+    async customerReader(ctx, scope) {
+      const stripe = client(ctx);
+      const products = await loadProductNames(stripe);
+      return (id) => readStripeCustomer(stripe, id, scope, products);
+    },
+  },
 };
 
 async function oauthToken(params: Stripe.OAuthTokenParams): Promise<Credentials> {
@@ -154,57 +158,3 @@ async function oauthToken(params: Stripe.OAuthTokenParams): Promise<Credentials>
     throw new ConnectorError('auth_expired', `Stripe Connect refused the authorization: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
-
-function toCounts(b: BillingCounts): Counts {
-  return { ...emptyCounts(), matched: b.matched, unmatched: b.unmatched, skipped: b.skipped, ambiguous: b.ambiguous, updated: b.updated, unchanged: b.unchanged, errors: b.errors };
-}
-
-/** The engine's entry point for billing-signal connections. */
-export async function runStripeBillingRun(
-  connection: Parameters<typeof runBillingWalk>[0],
-  kind: Parameters<typeof runBillingWalk>[1],
-  run: { _id: import('mongoose').Types.ObjectId },
-  signal?: AbortSignal,
-  heartbeat?: () => Promise<void>,
-): Promise<void> {
-  // A walk is one job (not sliced into pages like the CRM engine): keep its lock alive so
-  // a long one is never taken for dead and started again by another worker.
-  let beat = Date.now();
-  const result = await runBillingWalk(connection, kind, {
-    signal,
-    progress: async (p) => {
-      await saveProgress(run._id, { counts: toCounts(p.counts), done: p.done, total: p.total, phase: p.phase });
-      if (heartbeat && Date.now() - beat > 30_000) {
-        beat = Date.now();
-        await heartbeat();
-      }
-    },
-  });
-  if (kind !== 'validate' && kind !== 'preview') {
-    for (const p of result.problems.slice(0, 1000)) {
-      await recordSyncError({ connection, run, objectType: 'customer', recordId: p.recordId, error: new ConnectorError('permanent', p.message) });
-    }
-    // A whole walk saw every Stripe customer: errors it did not hit again are fixed.
-    if (!signal?.aborted) await resolveSyncErrorsExcept(connection._id, 'customer', result.problems.map((p) => p.recordId));
-  }
-  const problems = result.problems.map((p) => ({ object_type: 'customer', record_id: p.recordId, problem: p.message }));
-  await finishRun(run._id, signal?.aborted ? 'paused' : 'succeeded', { counts: toCounts(result.counts), problems, results: result.results });
-}
-
-registerConnector(stripeConnector);
-registerBillingRunner(runStripeBillingRun);
-// Stripe as the customer source: after each walk, billing fields attach to the customers
-// synced from Stripe customers (by their source link).
-registerAfterWalk('stripe', async (conn, kind, signal) => {
-  if (conn.role !== 'customer_source') return;
-  await runBillingWalk(conn as any, kind === 'incremental' ? 'reconcile' : kind, { signal });
-});
-
-// Stripe-as-source webhooks re-read the one customer through the engine (newest state wins),
-// in line, so the billing read that follows finds the customer it attaches to. Every event
-// about a customer does: subscription events move it in or out of the source filter.
-onSourceEvent(async (connectionId, event) => {
-  if (!event.customerId) return;
-  const r = await syncRecord(connectionId, 'customer', event.customerId, 'webhook');
-  if (r.status === 'failed') throw new Error(r.message ?? 'record sync failed');
-});

@@ -1,25 +1,17 @@
-// Stripe webhooks into the inbound pipeline (core/inbound/pipeline.ts). A connection's own
-// endpoint is verified with its endpoint secret; the platform's Connect endpoint with the
-// platform secret (STRIPE_CONNECT_WEBHOOK_SECRET), each event routed by its `account` to
-// the connections of that account (300 s tolerance either way). The event is recorded
-// once per connection and answered 200; processing (re-reading the affected Stripe
-// customer, so a late or out-of-order event can only apply the newest state) runs in the
-// pipeline's job with backoff; the nightly reconcile repairs anything beyond that.
+// Stripe webhook events as data: signature verification (300 s tolerance either way) and
+// what an event is about. Routing, recording and processing are core/sync/stripe-events.ts's.
 import Stripe from 'stripe';
-import { Types } from 'mongoose';
-import { Connection } from '../../models/connection.ts';
-import { decryptJson } from '../../crypto.ts';
 import { errorMessage } from '../../errors.ts';
-import { env } from '../../env.ts';
-import { recordInboundEvents, type StoredInboundEvent } from '../../inbound/pipeline.ts';
-import { markReauthorize } from '../../sync/connections.ts';
-import { syncStripeCustomers, type BillingConnection } from './billing-sync.ts';
 
 export const WEBHOOK_TOLERANCE_SEC = 300;
 
-export interface WebhookOutcome {
-  status: number;
-  body: Record<string, unknown>;
+/** The verified event, or why it was refused (bad, stale or foreign signature, a body that is not JSON). */
+export function verifyStripeEvent(rawBody: Buffer, signature: string, secret: string): { event: Stripe.Event } | { error: string } {
+  try {
+    return { event: Stripe.webhooks.constructEvent(rawBody, signature, secret, WEBHOOK_TOLERANCE_SEC) };
+  } catch (e) {
+    return { error: `webhook rejected: ${errorMessage(e)}` };
+  }
 }
 
 /** Events whose object names (or is) a Stripe customer whose billing may have changed. */
@@ -39,74 +31,4 @@ export interface StripeEventRef {
   type: string;
   /** the Stripe customer whose state the event may have changed */
   customerId: string | null;
-}
-
-let hook: ((connectionId: string, event: StripeEventRef) => Promise<void>) | null = null;
-/** Stripe-as-source connections also feed the sync engine (set by the connector module). */
-export function onSourceEvent(fn: typeof hook): void {
-  hook = fn;
-}
-
-/** Processing of one recorded Stripe event (the pipeline's processor for Stripe). */
-export async function processStripeEvent(event: StoredInboundEvent): Promise<void> {
-  const conn = await Connection.findById(event.connection_id);
-  if (!conn || conn.state === 'disconnected') return;
-  const p = event.payload as { id?: string; type?: string; customer_id?: string | null };
-  const ref: StripeEventRef = { id: p.id ?? event.event_id, type: p.type ?? event.type ?? '', customerId: p.customer_id ?? null };
-  if (ref.type === 'account.application.deauthorized') {
-    // The account owner revoked Pivotal in their Stripe dashboard: syncing stops until they reconnect.
-    await markReauthorize(conn._id, 'Pivotal was disconnected from the Stripe dashboard: reconnect Stripe to resume billing updates');
-    return;
-  }
-  // As source, customer events re-sync the customer record first; billing follows for
-  // every role (subscription and invoice events carry the billing changes).
-  if (conn.role === 'customer_source' && hook) await hook(String(conn._id), ref);
-  if (ref.customerId) await syncStripeCustomers(conn as unknown as BillingConnection, [ref.customerId], 'stripe');
-}
-
-function eventRecord(conn: { _id: Types.ObjectId; workspace_id: Types.ObjectId }, event: Stripe.Event) {
-  const ref: StripeEventRef = { id: event.id, type: event.type, customerId: affectedCustomerId(event as any) };
-  return {
-    provider: 'stripe' as const, accountId: event.account ?? null, eventId: event.id, connection: conn, type: event.type,
-    occurredAt: new Date(event.created * 1000),
-    payload: { id: event.id, type: event.type, object_id: (event.data.object as { id?: string }).id ?? null, customer_id: ref.customerId },
-  };
-}
-
-/** The platform's Connect endpoint: events of connected accounts, routed by `account`. */
-export async function handleStripeConnectWebhook(rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
-  const secret = env().STRIPE_CONNECT_WEBHOOK_SECRET;
-  if (!secret) return { status: 401, body: { error: 'no Connect webhook secret is configured (STRIPE_CONNECT_WEBHOOK_SECRET)' } };
-  if (!signature) return { status: 400, body: { error: 'missing Stripe-Signature header' } };
-  let event: Stripe.Event;
-  try {
-    event = Stripe.webhooks.constructEvent(rawBody, signature, secret, WEBHOOK_TOLERANCE_SEC);
-  } catch (e) {
-    return { status: 400, body: { error: `webhook rejected: ${errorMessage(e)}` } };
-  }
-  if (!event.account) return { status: 400, body: { error: 'a Connect event names its account' } };
-  const conns = await Connection.find({ provider: 'stripe', external_account_id: event.account, state: { $ne: 'disconnected' } }, { _id: 1, workspace_id: 1, mode: 1 }).lean();
-  const wanted = conns.filter((c) => !c.mode || event.livemode === (c.mode === 'live'));
-  const out = await recordInboundEvents(wanted.length ? wanted.map((c) => eventRecord(c, event)) : [{ ...eventRecord({ _id: null as never, workspace_id: null as never }, event), connection: null }]);
-  return { status: 200, body: { received: true, ...out } };
-}
-
-export async function handleStripeWebhook(connectionId: string, rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
-  if (!Types.ObjectId.isValid(connectionId)) return { status: 404, body: { error: 'unknown connection' } };
-  const conn = await Connection.findById(connectionId);
-  if (!conn || conn.provider !== 'stripe') return { status: 404, body: { error: 'unknown connection' } };
-  if (!conn.webhook_secret) return { status: 401, body: { error: 'this connection has no webhook endpoint secret' } };
-  if (!signature) return { status: 400, body: { error: 'missing Stripe-Signature header' } };
-  let event: Stripe.Event;
-  try {
-    event = Stripe.webhooks.constructEvent(rawBody, signature, decryptJson<string>(conn.webhook_secret), WEBHOOK_TOLERANCE_SEC);
-  } catch (e) {
-    // Bad, stale or foreign signatures, and bodies that are not JSON: the sender's problem.
-    return { status: 400, body: { error: `webhook rejected: ${errorMessage(e)}` } };
-  }
-  if (conn.state === 'disconnected') return { status: 200, body: { ignored: 'connection disconnected' } };
-  if (conn.mode && event.livemode !== (conn.mode === 'live')) return { status: 400, body: { error: `a ${event.livemode ? 'live' : 'test'}-mode event reached a ${conn.mode}-mode connection` } };
-
-  const out = await recordInboundEvents([eventRecord(conn, event)]);
-  return { status: 200, body: { received: true, ...(out.duplicates ? { duplicate: true } : {}) } };
 }

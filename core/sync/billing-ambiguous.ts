@@ -8,11 +8,11 @@ import { Customer } from '../models/customer.ts';
 import { Connection } from '../models/connection.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { createCustomers, type NewCustomer } from '../customers/customers.ts';
-import { syncStripeCustomers } from '../connectors/stripe/billing-sync.ts';
+import { syncStripeCustomers } from './billing-run.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
 import { ConnectorError } from '../connectors/connector.ts';
 import { log } from '../log.ts';
-import { settleAmbiguousMatch } from '../sync/ambiguous-matches.ts';
+import { settleAmbiguousMatch } from './ambiguous-matches.ts';
 import { mayReadCustomer, type Viewer } from '../auth/permissions.ts';
 
 export type AmbiguityResolution = { id: string; winner: string } | { id: string; split: true };

@@ -6,8 +6,8 @@ import { Connection } from '../models/connection.ts';
 import { SlackInstallation } from '../models/slack.ts';
 import { AmbiguousMatch } from '../models/sync.ts';
 import { WebhookEndpoint } from '../models/webhooks.ts';
-import { connectionStatus } from '../sync/connections.ts';
-import { openCrmAmbiguityCount } from '../sync/crm-ambiguous.ts';
+import { connectionStatus } from './connections.ts';
+import { openCrmAmbiguityCount } from './crm-ambiguous.ts';
 
 export interface WorkspaceOverview {
   connections: { id: string; provider: string; role: string; mode: string | null; state: string; last_full_sync_at: string | null; last_incremental_at: string | null; running: string | null }[];
