@@ -62,8 +62,7 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
         const ws = await createWorkspace({ name: `Bench slack ${w}` });
         if (w === 0) target = ws._id;
         const n = w === 0 ? bigCount : smallCount;
-        // batches of 1,000: one insertMany of 20,000 customers (~65 multikey index entries each) can
-        // stall the embedded engine in its write-conflict retry loop (README, engine notes)
+        // batches of 1,000 keep each insert short (README, engine notes: long inserts can stall there)
         for (let i = 0; i < n; i += 1_000) {
           const docs = [];
           for (let j = i; j < Math.min(n, i + 1_000); j++) {

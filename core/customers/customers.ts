@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Customer, CUSTOMER_STATUSES } from '../models/customer.ts';
 import { nextDisplayIds } from '../models/counter.ts';
 import { AppError } from '../errors.ts';
-import { lowerKey, searchGrams, typoKeys } from '../text-keys.ts';
+import { lowerKey, searchGrams } from './text.ts';
 import { normalizeDomain } from '../domain.ts';
 import { attachBilling, noBilling, type BillingView } from '../billing/store.ts';
 
@@ -23,14 +23,8 @@ export interface NewCustomer {
 
 /** Fields derived from name and domain that lookups rely on. */
 export function derivedSearchFields(name: string, domain: string | null | undefined) {
-  return { name_lower: lowerKey(name), search_grams: searchGrams(name, domain), typo_keys: typoKeys(name) };
+  return { name_lower: lowerKey(name), search_grams: searchGrams(name, domain) };
 }
-
-/**
- * Customers per insertMany: a Bulk API page holds 10,000 records, and one insert of that many
- * documents (each with ~65 multikey index entries) stalled the embedded engine (README, engine notes).
- */
-const INSERT_BATCH = 1_000;
 
 export async function createCustomers(workspaceId: Types.ObjectId, items: NewCustomer[]) {
   if (items.length === 0) return [];
@@ -39,9 +33,7 @@ export async function createCustomers(workspaceId: Types.ObjectId, items: NewCus
     const domain = item.domain === undefined ? null : normalizeDomain(item.domain);
     return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain), billing: { ...noBilling(), ...billing } };
   });
-  const created = [];
-  for (let i = 0; i < docs.length; i += INSERT_BATCH) created.push(...(await Customer.insertMany(docs.slice(i, i + INSERT_BATCH), { ordered: true })));
-  return created;
+  return Customer.insertMany(docs, { ordered: true });
 }
 
 export const listFilters = z.object({

@@ -4,7 +4,7 @@
 //
 // Every step is a bounded MongoDB query on an index of the customers collection
 // ({workspace_id, display_id}, {workspace_id, name_lower}, {workspace_id, domain},
-// {workspace_id, typo_keys}, {workspace_id, search_grams}) or of contacts ({workspace_id, email}); nothing is kept
+// {workspace_id, search_grams}) or of contacts ({workspace_id, email}); nothing is kept
 // in process memory, so any number of bot instances answer for any number of tenants.
 import { Types } from 'mongoose';
 import { distance } from 'fastest-levenshtein';
@@ -13,7 +13,7 @@ import { AppError } from '../errors.ts';
 import { Customer, WITHOUT_SEARCH_KEYS } from '../models/customer.ts';
 import { Contact } from '../models/contact.ts';
 import { attachBilling } from '../billing/store.ts';
-import { lowerKey, trigrams, typoKeys } from '../text-keys.ts';
+import { lowerKey, trigrams } from './text.ts';
 
 export type MatchKind = 'display_id' | 'exact' | 'prefix' | 'fuzzy' | 'none';
 
@@ -131,21 +131,11 @@ type Candidate = { _id: Types.ObjectId; name_lower?: string; domain?: string | n
 const CANDIDATE_FIELDS = { name_lower: 1, domain: 1, status: 1, search_grams: 1 } as const;
 
 /**
- * Typo-tolerant: first a whole name one edit away, found by exact lookups of its one-edit
- * keys (cheap at any book size); only when that finds nothing close, the query's most
- * selective trigrams (counted through the multikey index, each count bounded) pick at most
- * FUZZY_SCAN candidates, and those sharing the most trigrams with the query are scored.
+ * Typo-tolerant: the query's most selective trigrams (counted through the multikey index,
+ * each count bounded) pick at most FUZZY_SCAN candidates; those sharing the most trigrams
+ * with the whole query are scored by edit distance on name, domain and domain label.
  */
 async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<Scored[]> {
-  const keys = typoKeys(query);
-  const oneEdit = keys.length ? scoreCandidates(query, live(await Customer.find({ workspace_id: workspaceId, typo_keys: { $in: keys } }, CANDIDATE_FIELDS).limit(FUZZY_SCAN).lean())) : [];
-  if (oneEdit.some((s) => s.score >= CLOSE)) return oneEdit;
-  const byGrams = await trigramCandidates(workspaceId, query);
-  const seen = new Set(oneEdit.map((s) => String(s.id)));
-  return [...oneEdit, ...byGrams.filter((s) => !seen.has(String(s.id)))].sort((a, b) => b.score - a.score);
-}
-
-async function trigramCandidates(workspaceId: Types.ObjectId, query: string): Promise<Scored[]> {
   const grams = trigrams(query);
   if (!grams.length) return [];
   const probe = await selectiveGrams(workspaceId, grams);
@@ -179,9 +169,13 @@ function scoreCandidates(query: string, docs: Candidate[]): Scored[] {
     .sort((a, b) => b.score - a.score);
 }
 
-/** Trigrams likeliest to be rare first: with digits, then inside words (word starts are the commonest). */
+/**
+ * Trigrams likeliest to be rare first: inside words with digits, inside words, word starts,
+ * and a word's first letter alone ("  a") last: those are the commonest, and on the embedded
+ * engine even a capped count costs a trigram's whole posting list (README, engine notes).
+ */
 function probeOrder(grams: string[]): string[] {
-  const rank = (g: string) => (/\d/.test(g) ? 0 : g.startsWith(' ') ? 2 : 1);
+  const rank = (g: string) => (g.startsWith('  ') ? 3 : g.startsWith(' ') ? 2 : /\d/.test(g) ? 0 : 1);
   return [...grams].sort((a, b) => rank(a) - rank(b));
 }
 

@@ -6,7 +6,6 @@ import { env } from '../env.ts';
 import { log } from '../log.ts';
 import { dropRetiredIndexes } from './retired-indexes.ts';
 import { moveBillingOntoCustomers } from './billing-upgrade.ts';
-import { fillTypoKeys } from './typo-keys-upgrade.ts';
 import { startLocalDatabase, type RunningDatabase } from './local-database.ts';
 
 mongoose.set('strictQuery', true);
@@ -57,7 +56,6 @@ export async function syncIndexes(): Promise<void> {
   if (mongoose.connection.db) {
     await dropRetiredIndexes(mongoose.connection.db);
     await moveBillingOntoCustomers(mongoose.connection.db);
-    await fillTypoKeys(mongoose.connection.db);
   }
   await Promise.all(Object.values(mongoose.models).map((m) => m.init()));
 }

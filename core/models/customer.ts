@@ -59,8 +59,6 @@ const customerSchema = new Schema(
     name_lower: { type: String, required: true },
     /** lowercased trigrams of name and domain for typo-tolerant lookups */
     search_grams: { type: [String], default: () => [] },
-    /** one-edit keys of the name (core/text-keys.ts typoKeys) for whole-name typos */
-    typo_keys: { type: [String], default: () => [] },
     domain: { type: String, default: null },
     owner_member_id: { type: Schema.Types.ObjectId, default: null },
     owner_email: { type: String, default: null },
@@ -87,15 +85,14 @@ const customerSchema = new Schema(
   { timestamps: true, minimize: false },
 );
 
-/** Projection leaving out the search keys (large arrays no reader outside search needs). */
-export const WITHOUT_SEARCH_KEYS = { search_grams: 0, typo_keys: 0 } as const;
+/** Projection leaving out the search keys (a large array no reader outside search needs). */
+export const WITHOUT_SEARCH_KEYS = { search_grams: 0 } as const;
 
 customerSchema.index({ workspace_id: 1, display_id: 1 }, { unique: true });
 customerSchema.index({ workspace_id: 1, name_lower: 1 });
 customerSchema.index({ workspace_id: 1, domain: 1 });
 customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
 customerSchema.index({ workspace_id: 1, search_grams: 1 }); // typo-tolerant search (core/customers/search.ts)
-customerSchema.index({ workspace_id: 1, typo_keys: 1 }); // whole-name typos (core/db/typo-keys-upgrade.ts fills older databases)
 customerSchema.index({ workspace_id: 1, owner_email: 1 });
 customerSchema.index({ workspace_id: 1, 'billing.payment_status': 1, 'billing.mrr': -1 }); // Slack failing list
 // The portal list's sorts, walked per status in windows (core/customers/walk.ts); display_id
