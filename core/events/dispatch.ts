@@ -9,7 +9,7 @@ import { defineJob, enqueue, TRANSIENT_BACKOFF, type JobDefinition } from '../jo
 import { DomainEvent, type DomainEventType } from '../models/events.ts';
 import { log } from '../log.ts';
 import { errorMessage } from '../errors.ts';
-import { DISPATCH_JOB } from './emit.ts';
+import { DISPATCH_JOB, DISPATCH_MANY_JOB } from './emit.ts';
 
 export const CONSUME_JOB = 'events.consume';
 
@@ -79,6 +79,14 @@ export function eventJobs(consumers: readonly EventConsumer[]): JobDefinition[] 
       { backoff: null },
     ),
     defineJob<{ event_id: string }>(DISPATCH_JOB, async (data) => dispatchDomainEvent(data.event_id, consumers), { backoff: TRANSIENT_BACKOFF }),
+    // A retried batch re-dispatches events already done: consumers are idempotent.
+    defineJob<{ event_ids: string[] }>(
+      DISPATCH_MANY_JOB,
+      async (data) => {
+        for (const id of data.event_ids ?? []) await dispatchDomainEvent(String(id), consumers);
+      },
+      { backoff: TRANSIENT_BACKOFF },
+    ),
     // One consumer for one event, retried by Agenda's backoff until it succeeds or gives up (then the job stays failed, visible).
     defineJob<{ event_id: string; consumer: string }>(
       CONSUME_JOB,

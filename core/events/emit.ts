@@ -8,13 +8,15 @@
 // Exactly-once is a database guarantee: dedupe_key is unique, so the same transition
 // emitted twice (duplicate webhooks, two workers, a retried job) inserts once and the
 // second call returns false without enqueueing anything.
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { DomainEvent, type DomainEventType } from '../models/events.ts';
 import { enqueue } from '../jobs/agenda.ts';
 import { isDuplicateKeyError } from '../errors.ts';
 import { log } from '../log.ts';
 
 export const DISPATCH_JOB = 'events.dispatch';
+/** one job fanning out a batch of events recorded together (a sync page's) */
+export const DISPATCH_MANY_JOB = 'events.dispatch_many';
 
 export type ActorType = 'slack_user' | 'user' | 'sync' | 'system' | 'api';
 export interface Actor {
@@ -67,4 +69,32 @@ export async function emitDomainEvent(input: DomainEventInput): Promise<boolean>
   }
   await enqueue(DISPATCH_JOB, { event_id: eventId });
   return true;
+}
+
+function eventDoc(input: DomainEventInput, _id: Types.ObjectId): Record<string, unknown> {
+  const actor = input.actor && typeof input.actor === 'object' ? { actor: input.actor } : {};
+  return {
+    _id, workspace_id: input.workspaceId, customer_id: input.customerId ?? null, type: input.type, dedupe_key: input.dedupeKey,
+    data: { ...(input.data ?? {}), ...actor }, previous: input.previous ?? null, actor: actorLabel(input.actor), dispatched_at: null, createdAt: new Date(),
+  };
+}
+
+/**
+ * Records many events in one insert (a sync page's) and schedules one fan-out job for
+ * those that were new; duplicates of earlier events are skipped. Returns how many were new.
+ */
+export async function emitDomainEvents(inputs: readonly DomainEventInput[]): Promise<number> {
+  if (inputs.length === 0) return 0;
+  const docs = inputs.map((input) => eventDoc(input, new Types.ObjectId()));
+  const dup = new Set<number>();
+  try {
+    await DomainEvent.collection.insertMany(docs, { ordered: false });
+  } catch (err: any) {
+    const errs: any[] | null = err?.writeErrors ?? (isDuplicateKeyError(err) ? [err] : null);
+    if (!errs || errs.some((w) => (w.code ?? w.err?.code) !== 11000)) throw err;
+    for (const w of errs) dup.add(w.index ?? w.err?.index ?? 0);
+  }
+  const ids = docs.filter((_, i) => !dup.has(i)).map((d) => String(d._id));
+  if (ids.length) await enqueue(DISPATCH_MANY_JOB, { event_ids: ids });
+  return ids.length;
 }

@@ -12,6 +12,8 @@ import { createCustomers, derivedSearchFields } from '../customers/customers.ts'
 import { isDuplicateKeyError } from '../errors.ts';
 import type { SourceRecord } from '../connectors/connector.ts';
 import { contentHash, mapCustomer, matchesByDomain, MATCH_PROBLEMS, type MappedCustomer } from './mapping.ts';
+import { emitDomainEvents } from '../events/emit.ts';
+import { customerEvents } from './customer-events.ts';
 import { emptyCounts, recordSyncError, resolveSyncErrors, type Counts } from './runs.ts';
 import { crmDecisions, decidedMatch, type CrmDecision } from './crm-ambiguous.ts';
 import { indexFor, insertTolerant, mappingOf, oid, ownerFor, customerFields, relearnLinks, resolveOwners, same, shortHash, type ApplyEnv, type LinkEntry, type PageOutcome, type PreviewResult, type SyncIndex } from './apply.ts';
@@ -25,7 +27,7 @@ export type CustomerChange =
   | { kind: 'created'; customerId: Types.ObjectId; externalId: string }
   | { kind: 'recreated'; customerId: Types.ObjectId; externalId: string }
   | { kind: 'matched'; customerId: Types.ObjectId; externalId: string; fields: string[] }
-  | { kind: 'updated'; customerId: Types.ObjectId; externalId: string; fields: string[]; status: { from: string; to: string } | null }
+  | { kind: 'updated'; customerId: Types.ObjectId; externalId: string; fields: string[]; previous: Record<string, unknown>; status: { from: string; to: string } | null }
   | { kind: 'archived'; customerId: Types.ObjectId; externalId: string; from: string; reason: string };
 
 /** Everything a customer page will write, computed before any write. */
@@ -58,6 +60,7 @@ export async function applyCustomerPage(env: ApplyEnv, records: SourceRecord[]):
   if (records.length === 0) return { counts: emptyCounts(), results: [], statusChanges: [] };
   const plan = await planCustomerPage(env, records);
   await writeCustomerPlan(env, plan);
+  await emitDomainEvents(customerEvents(env, plan));
   return { counts: plan.counts, results: plan.results, statusChanges: plan.statusChanges };
 }
 
@@ -200,7 +203,7 @@ function planLinked(s: Step): void {
     return s.result('unchanged', link!.target);
   }
   const fields = customerFields(s.m, ownerFor(s.env, s.m.owner_source_id), rec);
-  const { set, changed } = fieldDiff(s, customer, fields);
+  const { set, changed, previous } = fieldDiff(s, customer, fields);
   const nextStatus = statusChange(s, customer, set);
   plan.customerUpdates.push({ updateOne: { filter: { _id: customer._id }, update: { $set: set } } });
   updateLink(s);
@@ -210,18 +213,20 @@ function planLinked(s: Step): void {
   const updated = Object.keys(set).length > 1;
   plan.counts[updated ? 'updated' : 'unchanged']++;
   s.result(updated ? 'updated' : 'unchanged', customer._id);
-  if (updated) plan.changes.push({ kind: 'updated', customerId: customer._id, externalId: rec.externalId, fields: changed, status: nextStatus ? { from: customer.status, to: nextStatus } : null });
+  if (updated) plan.changes.push({ kind: 'updated', customerId: customer._id, externalId: rec.externalId, fields: changed, previous, status: nextStatus ? { from: customer.status, to: nextStatus } : null });
 }
 
 /** The `$set` for a linked customer's mapped fields, with an Activity row per changed field. */
-function fieldDiff(s: Step, customer: any, fields: Record<string, unknown>): { set: Record<string, unknown>; changed: string[] } {
+function fieldDiff(s: Step, customer: any, fields: Record<string, unknown>): { set: Record<string, unknown>; changed: string[]; previous: Record<string, unknown> } {
   const set: Record<string, unknown> = { last_synced_at: s.now };
   const changed: string[] = [];
+  const previous: Record<string, unknown> = {};
   for (const k of COMPARED) {
     const next = fields[k as string];
     if (!same(customer[k], next)) {
       set[k] = next;
       changed.push(k);
+      previous[k] = customer[k] ?? null;
       activity(s, customer._id, 'field_changed', k, customer[k], next);
     }
   }
@@ -231,13 +236,15 @@ function fieldDiff(s: Step, customer: any, fields: Record<string, unknown>): { s
   if (Object.keys(custom).length && !same(customer.custom_fields, { ...customer.custom_fields, ...custom })) {
     set.custom_fields = { ...customer.custom_fields, ...custom };
     changed.push('custom_fields');
+    previous.custom_fields = customer.custom_fields ?? {};
     activity(s, customer._id, 'field_changed', 'custom_fields', customer.custom_fields, set.custom_fields);
   }
   if (s.m.tags.length && s.m.tags.some((t) => !customer.tags.includes(t))) {
     set.tags = [...new Set([...customer.tags, ...s.m.tags])];
     changed.push('tags');
+    previous.tags = customer.tags;
   }
-  return { set, changed };
+  return { set, changed, previous };
 }
 
 /** A mapped status that differs, or reactivation of a customer the source had archived. */
