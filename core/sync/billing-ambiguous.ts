@@ -8,6 +8,7 @@ import { Customer } from '../models/customer.ts';
 import { Connection } from '../models/connection.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { createCustomers, type NewCustomer } from '../customers/customers.ts';
+import { emitDomainEvents } from '../events/emit.ts';
 import { syncStripeCustomers } from './billing-run.ts';
 import { stripeDashboardUrl } from '../customers/view.ts';
 import { ConnectorError } from '../connectors/connector.ts';
@@ -143,6 +144,10 @@ export async function resolveAmbiguousMatch(input: AmbiguityResolution) {
       throw e;
     }
   }
+  // Created by an admin's decision, never by a first sync: each new customer is announced.
+  await emitDomainEvents(
+    newCustomers.map((c) => ({ workspaceId: amb.workspace_id, customerId: c._id as Types.ObjectId, type: 'customer.created' as const, dedupeKey: `customer:${String(c._id)}:created`, data: { split_of: String(amb.customer_id) }, actor: 'user' })),
+  );
   await syncStripeCustomers(conn, ids, 'user');
   return AmbiguousMatch.findById(amb._id).lean();
 }

@@ -216,6 +216,9 @@ describe('ambiguous matches', () => {
     await runSync({ connectionId, kind: 'full', trigger: 'test' });
     const rows = await byDomain('dup.com');
     expect(rows.map((r) => [r.stripe_customer_id, r.mrr]).sort()).toEqual([[ids.dup1, 1000], [ids.dup2, 3000]].sort());
+    // The customer the split created (not the original) is announced once as customer.created.
+    const created = await DomainEvent.find({ type: 'customer.created', customer_id: { $in: rows.map((r) => r.id) } }).lean();
+    expect(created.map((e) => String(e.customer_id))).toEqual([rows.find((r) => r.id !== String(amb!.customer_id))!.id]);
   });
 });
 
