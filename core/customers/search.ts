@@ -25,20 +25,16 @@ export interface SearchResult<T = any> {
 }
 
 export const MAX_QUERY_LENGTH = 200;
-/** customers one fuzzy query may read through the gram index (bounds its cost at any book size) */
-const FUZZY_SCAN = 150;
 /** the best-overlapping candidates of those that get an edit-distance score */
 const FUZZY_CANDIDATES = 40;
-/** trigrams whose frequency is counted per query, each count stopping at PROBE_CAP + 1 */
+/** trigrams read per query, each read stopping at PROBE_CAP + 1 customers */
 const MAX_PROBES = 3;
 const PROBE_CAP = 60;
 /**
- * Time bounds (maxTimeMS) of the typo-tolerant step: a trigram whose count does not finish in
- * PROBE_MS is common and not used; a candidate read that does not finish in SCAN_MS yields no
- * candidates. Every other lookup is an index point or range read and needs no bound.
+ * Time bound (maxTimeMS) of each trigram read: one that does not finish in PROBE_MS is too
+ * common to help and yields nothing. Every other lookup is an index point or range read.
  */
 const PROBE_MS = 25;
-const SCAN_MS = 150;
 /** similarity at which a typo-tolerant match is offered as the answer (below: suggestions) */
 const CLOSE = 0.72;
 /** characters of a name or domain compared by edit distance */
@@ -131,22 +127,21 @@ type Candidate = { _id: Types.ObjectId; name_lower?: string; domain?: string | n
 const CANDIDATE_FIELDS = { name_lower: 1, domain: 1, status: 1, search_grams: 1 } as const;
 
 /**
- * Typo-tolerant: the query's most selective trigrams (counted through the multikey index,
- * each count bounded) pick at most FUZZY_SCAN candidates; those sharing the most trigrams
- * with the whole query are scored by edit distance on name, domain and domain label.
+ * Typo-tolerant: the query's likeliest-rare trigrams each read up to PROBE_CAP + 1 customers
+ * through the multikey index, in parallel and time-bounded (a rare trigram's read holds all
+ * its customers; a common one's, a sample, or nothing when it runs out of time); the
+ * candidates sharing the most trigrams with the whole query are scored by edit distance.
+ * One round of reads: on the embedded engine a count costs what the read does.
  */
 async function fuzzy(workspaceId: Types.ObjectId, query: string): Promise<Scored[]> {
   const grams = trigrams(query);
   if (!grams.length) return [];
-  const probe = await selectiveGrams(workspaceId, grams);
-  if (!probe.length) return [];
-  const rows = live(
-    await Customer.find({ workspace_id: workspaceId, search_grams: { $in: probe } }, CANDIDATE_FIELDS)
-      .limit(FUZZY_SCAN)
-      .maxTimeMS(SCAN_MS)
-      .lean()
-      .catch(unlessTimedOut([])),
+  const reads = await Promise.all(
+    probeOrder(grams)
+      .slice(0, MAX_PROBES)
+      .map((g) => Customer.find({ workspace_id: workspaceId, search_grams: g }, CANDIDATE_FIELDS).limit(PROBE_CAP + 1).maxTimeMS(PROBE_MS).lean().catch(unlessTimedOut([]))),
   );
+  const rows = live([...new Map(reads.flat().map((d) => [String(d._id), d])).values()]);
   const wanted = new Set(grams);
   const overlapping = rows
     .map((d) => ({ d, overlap: (d.search_grams ?? []).filter((g: string) => wanted.has(g)).length }))
@@ -177,24 +172,6 @@ function scoreCandidates(query: string, docs: Candidate[]): Scored[] {
 function probeOrder(grams: string[]): string[] {
   const rank = (g: string) => (g.startsWith('  ') ? 3 : g.startsWith(' ') ? 2 : /\d/.test(g) ? 0 : 1);
   return [...grams].sort((a, b) => rank(a) - rank(b));
-}
-
-/** The rarest of the query's trigrams whose matches add up to at most FUZZY_SCAN (at least one). */
-async function selectiveGrams(workspaceId: Types.ObjectId, grams: string[]): Promise<string[]> {
-  const counted = await Promise.all(
-    probeOrder(grams)
-      .slice(0, MAX_PROBES)
-      .map(async (g) => ({ g, n: await Customer.countDocuments({ workspace_id: workspaceId, search_grams: g }, { limit: PROBE_CAP + 1, maxTimeMS: PROBE_MS }).catch(unlessTimedOut(Infinity)) })),
-  );
-  const present = counted.filter((c) => c.n > 0 && Number.isFinite(c.n)).sort((a, b) => a.n - b.n);
-  const chosen: string[] = [];
-  let total = 0;
-  for (const c of present) {
-    if (chosen.length && total + c.n > FUZZY_SCAN) break;
-    chosen.push(c.g);
-    total += c.n;
-  }
-  return chosen;
 }
 
 /** A query stopped by its maxTimeMS answers `fallback`; any other error stays an error. */

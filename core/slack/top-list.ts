@@ -11,6 +11,8 @@ import { LRUCache } from 'lru-cache';
 /** at most this many lists (workspace × list) remember a bound: a few hundred KB */
 const REMEMBERED_LISTS = 10_000;
 const bounds = new LRUCache<string, number>({ max: REMEMBERED_LISTS });
+/** full reads in flight per list: callers arriving meanwhile share one instead of each starting one */
+const fullReads = new Map<string, Promise<unknown[]>>();
 
 /**
  * The first `limit` rows of a list sorted by one numeric field. `read(bound)` returns the list
@@ -20,9 +22,18 @@ const bounds = new LRUCache<string, number>({ max: REMEMBERED_LISTS });
 export async function topOfList<T>(list: string, limit: number, read: (bound?: number) => Promise<T[]>, valueOf: (row: T) => number | null | undefined): Promise<T[]> {
   const bound = bounds.get(list);
   const bounded = bound === undefined ? [] : await read(bound);
-  const rows = bounded.length >= limit ? bounded : await read();
+  const rows = bounded.length >= limit ? bounded : await sharedFullRead(list, read);
   const nth = rows.length >= limit ? valueOf(rows[limit - 1]!) : null;
   if (typeof nth === 'number') bounds.set(list, nth);
   else bounds.delete(list);
   return rows.slice(0, limit);
+}
+
+function sharedFullRead<T>(list: string, read: () => Promise<T[]>): Promise<T[]> {
+  let pending = fullReads.get(list) as Promise<T[]> | undefined;
+  if (!pending) {
+    pending = read().finally(() => fullReads.delete(list));
+    fullReads.set(list, pending);
+  }
+  return pending;
 }
