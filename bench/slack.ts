@@ -81,7 +81,7 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
       await linkSlackTeam({ workspaceId: String(target), teamId: team, botToken: 'xoxb-bench-token', defaultChannelId: 'C0BENCH001' });
 
       // The bot runs in its own process; this one seeds, plays Slack and generates load.
-      const botProc = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), '_slack_bot_proc.ts')], {
+      const botProc = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : []), path.join(path.dirname(fileURLToPath(import.meta.url)), '_slack_bot_proc.ts')], {
         env: { ...process.env, MONGODB_URI: uri, BENCH_WORKSPACE: String(target) },
         stdio: ['ignore', 'pipe', 'inherit'],
       });

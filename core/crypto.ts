@@ -4,8 +4,13 @@ import crypto from 'node:crypto';
 import { env } from './env.ts';
 import { AppError } from './errors.ts';
 
-function key(): Buffer {
-  return Buffer.from(env().ENCRYPTION_KEY, 'base64');
+// The KeyObject is kept per key text: building one per call was a measurable share of the
+// bot's CPU per /pivotal (every answer decrypts its workspace's bot token).
+let cachedKey: { text: string; key: crypto.KeyObject } | null = null;
+function key(): crypto.KeyObject {
+  const text = env().ENCRYPTION_KEY;
+  if (cachedKey?.text !== text) cachedKey = { text, key: crypto.createSecretKey(Buffer.from(text, 'base64')) };
+  return cachedKey.key;
 }
 
 export function encryptSecret(plaintext: string): string {

@@ -57,10 +57,14 @@ export function slackLink(url: string | null | undefined, label: string): string
   return `<${safeUrl}|${mrkdwn(label).replace(/\|/g, '¦')}>`;
 }
 
+// Built once: constructing an Intl.NumberFormat costs more than a whole card's other formatting.
+const WHOLE_DOLLARS = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 0 });
+const DOLLARS_AND_CENTS = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 });
+
 export function formatMoneyCents(cents: number | null | undefined): string | null {
   if (cents == null || !Number.isFinite(cents)) return null;
   const dollars = cents / 100;
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: Number.isInteger(dollars) ? 0 : 2 }).format(dollars);
+  return (Number.isInteger(dollars) ? WHOLE_DOLLARS : DOLLARS_AND_CENTS).format(dollars);
 }
 
 export const PAYMENT_LABELS: Record<string, string> = { paid: 'paid', past_due: 'past due', failing: 'payment failing', none: 'no billing' };
