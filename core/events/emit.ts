@@ -50,15 +50,7 @@ export function actorLabel(actor: Actor | string | null | undefined): string | n
 export async function emitDomainEvent(input: DomainEventInput): Promise<boolean> {
   let eventId: string;
   try {
-    const doc = await DomainEvent.create({
-      workspace_id: input.workspaceId,
-      customer_id: input.customerId ?? null,
-      type: input.type,
-      dedupe_key: input.dedupeKey,
-      data: { ...(input.data ?? {}), ...(input.actor && typeof input.actor === 'object' ? { actor: input.actor } : {}) },
-      previous: input.previous ?? null,
-      actor: actorLabel(input.actor),
-    });
+    const doc = await DomainEvent.create(eventFields(input));
     eventId = String(doc._id);
   } catch (err) {
     if (isDuplicateKeyError(err)) {
@@ -71,12 +63,18 @@ export async function emitDomainEvent(input: DomainEventInput): Promise<boolean>
   return true;
 }
 
-function eventDoc(input: DomainEventInput, _id: Types.ObjectId): Record<string, unknown> {
+/** The stored fields of an event, shared by the one-event and the many-event paths. */
+function eventFields(input: DomainEventInput) {
   const actor = input.actor && typeof input.actor === 'object' ? { actor: input.actor } : {};
   return {
-    _id, workspace_id: input.workspaceId, customer_id: input.customerId ?? null, type: input.type, dedupe_key: input.dedupeKey,
-    data: { ...(input.data ?? {}), ...actor }, previous: input.previous ?? null, actor: actorLabel(input.actor), dispatched_at: null, createdAt: new Date(),
+    workspace_id: input.workspaceId, customer_id: input.customerId ?? null, type: input.type, dedupe_key: input.dedupeKey,
+    data: { ...(input.data ?? {}), ...actor }, previous: input.previous ?? null, actor: actorLabel(input.actor),
   };
+}
+
+/** A whole document for the raw insertMany (no mongoose defaults or timestamps there). */
+function eventDoc(input: DomainEventInput, _id: Types.ObjectId): Record<string, unknown> {
+  return { _id, ...eventFields(input), dispatched_at: null, createdAt: new Date() };
 }
 
 /**
