@@ -7,6 +7,8 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
+import { signInThrough } from '../helpers/browser.ts';
+import { until } from '../helpers/until.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
@@ -77,9 +79,7 @@ async function signedIn(role: 'owner' | 'member', width: number) {
   const { link } = await inviteMember({ workspaceId, email, role });
   const page = await browser.newPage({ viewport: { width, height: 900 } });
   page.setDefaultTimeout(10_000);
-  await page.goto(link);
-  await page.getByRole('button', { name: 'Sign in' }).click(); // the link only asks to confirm
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await signInThrough(page, link); // the link only asks to confirm
   return page;
 }
 
@@ -103,6 +103,7 @@ describe('customer pages', () => {
     await page.fill('input[name=q]', 'acme corp');
     await page.click('button:has-text("Show")');
     await page.waitForURL(/q=acme/);
+    await until(async () => (await page.locator('table.customers tbody tr').count()) === 1, 10_000, 'the search result');
     expect(await page.locator('table.customers tbody tr').allTextContents()).toEqual([expect.stringContaining('Acme Corporation')]);
 
     await page.goto(`${base}/customers?q=initech`); // a search finds churned customers

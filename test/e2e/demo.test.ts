@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/until.ts';
+import { signInThrough } from '../helpers/browser.ts';
 import { freePort } from '../../core/db/local-database.ts';
 import { repoRoot } from '../../core/paths.ts';
 
@@ -40,9 +41,7 @@ describe('npm run demo', () => {
     });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
-    await page.goto(link);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
+    await signInThrough(page, link);
     const rows = await page.locator('table.grid tbody tr').allTextContents();
     expect(rows.join('\n')).toMatch(/HubSpot/);
     expect(rows.join('\n')).toMatch(/Stripe \(test\)/);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
+import { arrivedAt, signInThrough } from '../helpers/browser.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
@@ -30,9 +31,7 @@ let stripe: FakeStripe;
 const shots = path.join(repoRoot, 'test-results');
 /** Opens a one-time link and confirms it, as a person does; lands on the workspace home. */
 async function signIn(page: Awaited<ReturnType<typeof newPage>>, link: string) {
-  await page.goto(link);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
+  await signInThrough(page, link);
 }
 /** A fresh browser context; waits fail after 10 s with what they waited for, not at the test timeout. */
 async function newPage() {
@@ -75,8 +74,7 @@ describe('portal sign-in', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Sign in to Acme Success');
     await page.screenshot({ path: path.join(shots, 'portal-sign-in-confirm.png') });
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => u.pathname === '/');
-    await expect(page.locator('h1').textContent()).resolves.toBe('Acme Success');
+    await arrivedAt(page, (u) => u.pathname === '/', 'Acme Success');
     await expect(page.locator('main').textContent()).resolves.toContain('You are signed in as dana@acme.com (admin).');
     await page.screenshot({ path: path.join(shots, 'portal-home.png'), fullPage: true });
 
@@ -88,8 +86,7 @@ describe('portal sign-in', () => {
 
     // Sign out ends the session: the home page asks to sign in again.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL((u) => u.pathname === '/');
-    await expect(page.locator('h1').textContent()).resolves.toBe('Welcome to Pivotal');
+    await arrivedAt(page, (u) => u.pathname === '/', 'Welcome to Pivotal');
   });
 
   it('tells admins on the home page when a connection needs re-authorization or Slack stopped working', async () => {
@@ -180,8 +177,7 @@ describe('billing matches', () => {
     expect((await page.locator('[role=alert]').allTextContents()).join('\n')).toContain('Stripe: 2 domains are billed by several Stripe customers');
     await page.screenshot({ path: path.join(shots, 'portal-billing-banner.png'), fullPage: true });
     await page.getByRole('link', { name: 'Review the billing matches →' }).click();
-    await page.waitForURL('**/billing');
-    await expect(page.locator('h1').textContent()).resolves.toBe('Billing matches');
+    await arrivedAt(page, '**/billing', 'Billing matches');
     const dup = page.getByRole('region', { name: 'dup.com' });
     await expect(dup.textContent()).resolves.toContain('Dup (#1) · merged MRR $40.00/mo from 2 Stripe customers');
     await expect(dup.locator('a[href^="https://dashboard.stripe.com/test/customers/"]').count()).resolves.toBe(2);
@@ -251,8 +247,7 @@ describe('Stripe connection settings', () => {
     const page = await newPage();
     await signIn(page, link);
     await page.getByRole('link', { name: 'Stripe (test)' }).click();
-    await page.waitForURL(`**/connections/${connectionId}`);
-    await expect(page.locator('h1').textContent()).resolves.toBe('Stripebilling signaltest mode');
+    await arrivedAt(page, `**/connections/${connectionId}`, 'Stripebilling signaltest mode');
     await expect(page.getByLabel('Connection status').textContent()).resolves.toBe('Connected');
     expect(await page.getByLabel('All active subscriptions').isChecked()).toBe(true);
     expect(await page.locator('input[name=products]').evaluateAll((els) => els.map((e) => (e.parentElement as HTMLElement).textContent!.trim()))).toEqual([

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
+import { arrivedAt, signInThrough } from '../helpers/browser.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
@@ -53,9 +54,7 @@ async function newPage(link?: string) {
   page.setDefaultTimeout(30_000); // a shared 2-core machine can be slow; waits still fail with what they waited for
   if (link) {
     // The link opens a confirm page; signing in is its button.
-    await page.goto(link);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
+    await signInThrough(page, link);
   }
   return page;
 }
@@ -116,7 +115,7 @@ describe('connecting HubSpot from the portal', () => {
   it('answers 503 when HubSpot OAuth is not configured, naming the variables and offering the token form', async () => {
     const page = await ownerPage();
     await page.getByRole('link', { name: 'Connect a source' }).click();
-    await page.waitForURL('**/connections/new');
+    await arrivedAt(page, '**/connections/new', 'Connect a source');
     await shoot(page, 'portal-connect-new');
     const res = await page.goto(`${base}/connect/hubspot`);
     expect(res!.status()).toBe(503);
@@ -296,7 +295,7 @@ describe('Slack, members and roles', () => {
     await linkSlackTeam({ workspaceId, teamId: TEAM, botToken: 'xoxb-portal-1' });
     const page = await ownerPage();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Slack' }).click();
-    await page.waitForURL('**/slack');
+    await arrivedAt(page, '**/slack', 'Slack');
     await expect(page.locator('main').textContent()).resolves.toContain(`Linked to the Slack team ${TEAM}`);
     await page.getByLabel(/^Default channel/).selectOption(ALERTS);
     await page.getByRole('button', { name: 'Save' }).click();

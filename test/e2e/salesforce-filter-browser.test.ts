@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
+import { signInThrough } from '../helpers/browser.ts';
 import { startFakeSalesforce, type FakeSalesforce } from '../fakes/salesforce.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
@@ -60,9 +61,7 @@ describe('the Salesforce source filter in the browser', () => {
     const { link } = await inviteMember({ workspaceId: String(ws._id), email: 'owner@filter.test', role: 'owner' });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(30_000);
-    await page.goto(link);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/login/'));
+    await signInThrough(page, link);
     await page.goto(`${base}/connections/${String(conn._id)}`);
 
     await page.getByLabel('Field').first().fill('Type');
