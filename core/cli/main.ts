@@ -1,13 +1,20 @@
-// The operator CLI (`npx pivotal …`), as promised in CONTRACT.md. Each command group
-// registers itself; this file owns parsing, error rendering and exit codes.
+// The operator CLI (`npx pivotal …`), as promised in CONTRACT.md. This file lists every
+// command group in help order and owns parsing, error rendering and exit codes.
 import { Command, CommanderError } from 'commander';
 import { registerWorkspaceCommands } from './commands/workspace.ts';
 import { registerSlackCommands } from './commands/slack.ts';
 import { registerCustomerCommands } from './commands/customers.ts';
+import { registerAdminCommands } from './commands/admin.ts';
+import { registerSyncCommands } from './commands/sync.ts';
+import { registerConnectStripe } from './commands/connect-stripe.ts';
+import { registerBillingCommands } from './commands/billing.ts';
+import { registerHealthCommands } from './commands/health.ts';
+import { registerWebhookCommands } from './commands/webhooks.ts';
+import { registerConnectionCommands } from './commands/connections.ts';
+import { registerDisconnectCommand } from './commands/disconnect.ts';
+import { registerConnectSalesforce } from './commands/connect-salesforce.ts';
 import { CliExit, errorLine, exitCodeFor } from './output.ts';
 import { closeDatabase } from './runtime.ts';
-import { extraRegistrations } from './registry.ts';
-import './commands/extra.ts';
 import { compose } from '../app/composition.ts';
 
 export function buildProgram(): Command {
@@ -19,10 +26,12 @@ export function buildProgram(): Command {
       // Commander's own errors (unknown option, missing argument) become one line.
       outputError: (str, write) => write(`${str.trim().split('\n')[0]}\n`),
     });
-  registerWorkspaceCommands(program);
-  registerSlackCommands(program);
-  registerCustomerCommands(program);
-  for (const extra of extraRegistrations) extra(program);
+  const groups = [
+    registerWorkspaceCommands, registerSlackCommands, registerCustomerCommands, registerAdminCommands, registerSyncCommands,
+    registerConnectStripe, registerBillingCommands, registerHealthCommands, registerWebhookCommands, registerConnectionCommands,
+    registerDisconnectCommand, registerConnectSalesforce,
+  ];
+  for (const register of groups) register(program);
   return program;
 }
 

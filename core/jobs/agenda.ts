@@ -149,6 +149,12 @@ export async function cancelJobs(query: Record<string, unknown>): Promise<number
   return res.deletedCount ?? 0;
 }
 
+/** Ids of the jobs this Agenda holds locked (queued here or running). */
+async function heldJobIds(agenda: Agenda): Promise<ReadonlySet<string>> {
+  const status = await agenda.getRunningStats(true);
+  return new Set((status.lockedJobs as { _id?: unknown }[]).map((j) => String(j._id)));
+}
+
 export interface JobProcessor {
   agenda: Agenda;
   stop(opts?: { drainMs?: number }): Promise<void>;
@@ -163,7 +169,8 @@ export async function startJobProcessor(opts: { jobs: readonly JobDefinition[]; 
   const shutdown = new AbortController();
   const name = opts.name ?? defaultWorkerName();
   // Alive before it locks anything, so no other worker takes its jobs for dead.
-  const heartbeat = await startHeartbeat(name);
+  let processing = false;
+  const heartbeat = await startHeartbeat(name, { heldLocally: async () => (processing ? heldJobIds(agenda) : null) });
   const agenda = newAgenda({
     name,
     processEveryMs: opts.processEveryMs ?? 1_000,
@@ -199,6 +206,7 @@ export async function startJobProcessor(opts: { jobs: readonly JobDefinition[]; 
     );
   }
   await agenda.start();
+  processing = true;
   return {
     agenda,
     stop: async ({ drainMs = 15_000 } = {}) => {

@@ -3,6 +3,8 @@
 // (lastModifiedBy), so a job locked by a worker whose heartbeat has stopped belongs to a
 // dead process: the live workers unlock it at once instead of waiting out the lock
 // lifetime (10 minutes), and a SIGKILLed sync resumes from its checkpoint in seconds.
+// A live worker also frees its own orphans: jobs the database says it locked but Agenda is
+// not holding, because the reply to the lock was lost (see releaseOwnOrphanedLocks).
 // The CLI asks "is any worker alive?" to decide whether `sync … --wait` queues or runs.
 import os from 'node:os';
 import mongoose from 'mongoose';
@@ -22,11 +24,20 @@ export interface Heartbeat {
   stop(): Promise<void>;
 }
 
+export interface HeartbeatOptions {
+  beatMs?: number;
+  takeover?: boolean;
+  /** ids of the jobs this worker's Agenda holds locked right now; null while it is not processing */
+  heldLocally?: () => Promise<ReadonlySet<string> | null>;
+}
+
 /** Beats at once (awaited, so this worker is known alive before it locks anything), then every BEAT_MS. */
-export async function startHeartbeat(name = defaultWorkerName(), opts: { beatMs?: number; takeover?: boolean } = {}): Promise<Heartbeat> {
+export async function startHeartbeat(name = defaultWorkerName(), opts: HeartbeatOptions = {}): Promise<Heartbeat> {
   const beat = async () => {
     await col().updateOne({ _id: name }, { $set: { at: new Date(), pid: process.pid, host: os.hostname() } }, { upsert: true });
     if (opts.takeover !== false) await releaseDeadWorkersJobs();
+    const held = await opts.heldLocally?.();
+    if (held) await releaseOwnOrphanedLocks(name, held);
   };
   await beat().catch((err) => log.warn({ err }, 'worker heartbeat failed'));
   const timer = setInterval(() => void beat().catch((err) => log.warn({ err }, 'worker heartbeat failed')), opts.beatMs ?? BEAT_MS);
@@ -61,4 +72,25 @@ export async function releaseDeadWorkersJobs(withinMs = WORKER_ALIVE_WITHIN_MS):
   if (res.modifiedCount) log.warn({ released: res.modifiedCount }, 'took over jobs locked by workers whose heartbeat stopped');
   await col().deleteMany({ at: { $lt: new Date(Date.now() - 24 * 3_600_000) } });
   return res.modifiedCount;
+}
+
+/**
+ * Unlocks jobs the database says this worker locked but its Agenda is not holding. That
+ * happens when the reply to a lock is lost: the database went away while Agenda's
+ * findOneAndUpdate was in flight, and the driver's retry found the job already locked, or
+ * there was no retry (a standalone server, `retryWrites=false`). The job would otherwise
+ * wait out its whole lock lifetime behind a worker that is alive. `held` is read before the
+ * query, and only locks older than the liveness window count, so a job being locked or
+ * finishing right now is never taken for an orphan. Returns how many were released.
+ */
+export async function releaseOwnOrphanedLocks(name: string, held: ReadonlySet<string>, olderThanMs = WORKER_ALIVE_WITHIN_MS): Promise<number> {
+  const jobs = mongoose.connection.db!.collection(JOBS_COLLECTION);
+  const locked = await jobs.find({ lastModifiedBy: name, lockedAt: { $ne: null, $lt: new Date(Date.now() - olderThanMs) } }, { projection: { lockedAt: 1 } }).toArray();
+  let released = 0;
+  for (const job of locked.filter((j) => !held.has(String(j._id)))) {
+    const res = await jobs.updateOne({ _id: job._id, lockedAt: job.lockedAt }, { $set: { lockedAt: null, nextRunAt: new Date() } });
+    released += res.modifiedCount;
+  }
+  if (released) log.warn({ released }, 'released jobs this worker locked but never received (the lock reply was lost)');
+  return released;
 }

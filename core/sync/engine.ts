@@ -30,6 +30,8 @@ import { mapCustomer, matchesByDomain, MATCH_PROBLEMS } from './mapping.ts';
 import { crmDecisions, decisionCount } from './crm-ambiguous.ts';
 import { bumpCounts, createRun, emptyCounts, findOpenRun, finishRun, recordSyncError, resolveSyncErrorsExcept, runSummary, saveProgress, type Counts, type RunSummary } from './runs.ts';
 import { billingWalk } from './billing-run.ts';
+import { statusEvents } from './customer-events.ts';
+import { emitDomainEvents } from '../events/emit.ts';
 import type { BillingCounts } from '../billing/apply.ts';
 
 export type RunKind = 'validate' | 'preview' | 'full' | 'incremental' | 'reconcile';
@@ -136,24 +138,9 @@ function phases(connector: Connector): RecordKind[] {
   return connector.capabilities.contacts ? ['customer', 'contact'] : ['customer'];
 }
 
+/** Records the status transitions of a written page as domain events, in one insert. */
 export async function emitStatusEvents(env: ApplyEnv, changes: PageOutcome['statusChanges']): Promise<void> {
-  if (changes.length === 0) return;
-  // core/events/emit.ts belongs to the alerts work; use it when it is there.
-  const path = '../events/emit.ts';
-  const mod = (await import(path).catch(() => null)) as { emitDomainEvent?: (e: Record<string, unknown>) => Promise<unknown> } | null;
-  if (!mod?.emitDomainEvent) return;
-  for (const c of changes) {
-    const type = c.to === 'at_risk' ? 'customer.at_risk' : c.to === 'churned' ? 'customer.churned' : c.to === 'archived' ? 'customer.archived' : 'customer.status_changed';
-    await mod.emitDomainEvent({
-      workspaceId: env.connection.workspace_id,
-      customerId: c.customerId,
-      type,
-      dedupeKey: `sync:${String(c.customerId)}:status:${c.from}->${c.to}:${env.run ? String(env.run._id) : Date.now()}`,
-      data: { status: c.to },
-      previous: { status: c.from },
-      actor: `sync:${env.connection.provider}`,
-    });
-  }
+  await emitDomainEvents(statusEvents(env, changes));
 }
 
 /**

@@ -1,6 +1,7 @@
 // Agenda on the real engine, with real worker processes: many workers run each job
 // once, and a worker killed mid-job leaves the job for another once its lock expires.
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,5 +82,21 @@ describe('job processing', () => {
     expect(retaken!.at.getTime() - killedAt).toBeLessThan(60_000);
     expect(await runs().countDocuments({ key: 'hang-hb' })).toBe(2);
   }, 120_000);
+
+  it('runs a job the worker locked but never heard back about, long before the lock expires', async () => {
+    // A lock whose reply was lost: the database restarted while Agenda's findOneAndUpdate was
+    // in flight, and the driver's retry found the job already locked (by this same, live
+    // worker), so Agenda never ran it. Here the lock is written as it was left.
+    const worker = await startWorker();
+    const lockedAt = new Date(Date.now() - 20_000);
+    await mongoose.connection.db!.collection('agenda_jobs').insertOne({
+      name: 'test.record', data: { key: 'orphan-1' }, type: 'normal', priority: 0, nextRunAt: lockedAt, lockedAt, lastModifiedBy: `${os.hostname()}:${worker.pid}`,
+    });
+    const since = Date.now();
+    await waitFor(async () => runs().findOne({ key: 'orphan-1', worker: String(worker.pid) }), 60_000);
+    // The worker's 60 s lock lifetime would have freed it 40 s from now.
+    expect(Date.now() - since).toBeLessThan(30_000);
+    expect(await runs().countDocuments({ key: 'orphan-1' })).toBe(1);
+  }, 90_000);
 });
 
