@@ -1,6 +1,7 @@
 // The fault matrix: real worker processes (scripts/start.ts, worker role) sync the HubSpot
 // fake into a database of this file's own (so it can be restarted) while faults hit them —
-// a SIGKILL mid-sync of 3,000 companies, 5xx bursts, 429 storms, hung responses, the
+// a SIGKILL mid-sync of 3,000 companies, 5xx bursts, 429 storms, hung responses, an OAuth
+// token expiring mid-run, the
 // database restarted mid-run, webhooks delivered while no worker runs. Each scenario must
 // end with every record exactly once and every accepted event processed once; the matrix
 // is printed. Bounded: every wait has a deadline and every process is stopped at the end.
@@ -24,6 +25,7 @@ import { recordHubspotEvents } from '../../core/sync/webhooks.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { SourceLink, SyncRun } from '../../core/models/sync.ts';
 import { InboundEvent } from '../../core/models/events.ts';
+import { hubspot } from '../../core/connectors/hubspot/index.ts';
 
 let dbDir = '';
 let dbPort = 0;
@@ -159,6 +161,37 @@ describe('fault matrix', () => {
     expect(await record('hung responses (3, 1.5 s deadline)', hung)).toMatchObject({ lost: 0, duplicated: 0 });
     await kill(hungWorker);
     for (const f of [burst, storm, hung]) await f.fake.close();
+  }, 240_000);
+
+  it('an OAuth token that expires mid-run is refreshed and the sync completes', async () => {
+    seq++;
+    const fake = await startFakeHubspot({ portalId: 7000 + seq, clientId: 'fault-cid', clientSecret: 'fault-csecret', searchRateLimitPerSec: 0 });
+    const saved = { ...process.env };
+    Object.assign(process.env, { HUBSPOT_API_BASE_URL: fake.url, HUBSPOT_CLIENT_ID: 'fault-cid', HUBSPOT_CLIENT_SECRET: 'fault-csecret' });
+    resetEnvCache();
+    try {
+      fake.seedCompanies(1500, (i) => ({ name: `Company ${i}`, domain: `c${i}.fault${seq}.test` }));
+      const redirectUri = 'https://pivotal.example/connect/hubspot/callback';
+      const credentials = await hubspot.oauth!.exchangeCode({ code: fake.issueAuthCode({ redirectUri }), redirectUri });
+      const ws = await createWorkspace({ name: `Faults ${seq}` });
+      const conn = await connectSource({ workspaceId: String(ws._id), provider: 'hubspot', authType: 'oauth', credentials });
+      const b = { fake, ws, connectionId: String(conn._id), n: 1500 };
+      const worker = await startWorker(fake); // inherits the OAuth app's id and secret
+      await queueSync(b.connectionId, 'full', 'test');
+      await until('some progress', async () => ((await SyncRun.findOne({ connection_id: b.connectionId, kind: 'full' }).lean())?.progress?.done ?? 0) >= 300, 120_000);
+      fake.expireAllTokens();
+      await finished(b.connectionId);
+      const expired = fake.requests.filter((r) => r.status === 401).length;
+      const refreshes = fake.requests.filter((r) => r.path === '/oauth/v1/token' && r.status === 200).length - 1; // the first one was the code exchange
+      expect(expired).toBeGreaterThan(0);
+      expect(refreshes).toBeGreaterThan(0);
+      expect(await record('OAuth token expired mid-run', b, `${expired} requests got 401, ${refreshes} refresh(es)`)).toMatchObject({ lost: 0, duplicated: 0 });
+      await kill(worker);
+    } finally {
+      process.env = saved;
+      resetEnvCache();
+      await fake.close();
+    }
   }, 240_000);
 
   it('webhooks delivered while no worker runs are processed once when one starts', async () => {
