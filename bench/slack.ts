@@ -36,6 +36,9 @@ function nameFor(i: number): string {
   return `${a[0]!.toUpperCase()}${a.slice(1)} ${b[0]!.toUpperCase()}${b.slice(1)} ${SUFFIX[i % SUFFIX.length]} ${i}`;
 }
 
+/** V8 flags of the bot role in production (README): without them V8 keeps garbage in a heap far larger than the bot's live set. */
+const BOT_NODE_FLAGS = '--max-old-space-size=160 --max-semi-space-size=2';
+
 const pct = (sorted: number[], p: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10 : NaN);
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
 
@@ -81,7 +84,10 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
       await linkSlackTeam({ workspaceId: String(target), teamId: team, botToken: 'xoxb-bench-token', defaultChannelId: 'C0BENCH001' });
 
       // The bot runs in its own process; this one seeds, plays Slack and generates load.
-      const botProc = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : []), path.join(path.dirname(fileURLToPath(import.meta.url)), '_slack_bot_proc.ts')], {
+      // The heap caps the bot role is deployed with (README: "Running roles separately");
+      // BENCH_BOT_NODE_FLAGS='' runs it uncapped.
+      const botFlags = (process.env.BENCH_BOT_NODE_FLAGS ?? BOT_NODE_FLAGS).split(' ').filter(Boolean);
+      const botProc = spawn(process.execPath, [...botFlags, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : []), path.join(path.dirname(fileURLToPath(import.meta.url)), '_slack_bot_proc.ts')], {
         env: { ...process.env, MONGODB_URI: uri, BENCH_WORKSPACE: String(target) },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -101,6 +107,7 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
         peakBot = Math.max(peakBot, rssOf(botProc.pid!));
       }, 100);
       // A realistic mix: exact names, domains, prefixes, typos, ids and sub-commands.
+      const KINDS = ['exact name', 'domain', 'prefix', 'typo', '#id', 'list'] as const;
       const query = (k: number): string => {
         const i = (k * 7919) % bigCount;
         switch (k % 6) {
@@ -112,8 +119,24 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
           default: return k % 12 === 5 ? 'at-risk' : 'failing';
         }
       };
+      // One at a time first (each answer awaited before the next request): what each kind of
+      // lookup costs with no queue in front of it, so the loaded figures can be read against it.
+      const soloMs = new Map<string, number[]>();
+      for (let k = 1_000_000; k < 1_000_000 + 60; k++) {
+        const responseUrl = fake.responseUrl({ teamId: team, channelId: 'C0BENCH001', userId: 'U0BENCH001' });
+        const body = slashCommandBody({ teamId: team, userId: 'U0BENCH001', channelId: 'C0BENCH001', text: query(k), responseUrl });
+        const sent = Date.now();
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(secret, body) }, body });
+        await res.arrayBuffer();
+        const rec = await fake.waitForResponse(responseUrl, 30_000);
+        const kind = KINDS[k % 6]!;
+        soloMs.set(kind, [...(soloMs.get(kind) ?? []), rec.at - sent]);
+      }
+      const solo = Object.fromEntries([...soloMs].map(([kind, ms]) => [`solo_${kind.replace(/[^a-z]+/g, '_')}_p50_ms`, pct(ms.sort((a, b) => a - b), 50)]));
+      /** The customer an answer must name: the one looked up by name, domain, typo or id. */
+      const expectedName = (k: number): string | null => ([0, 1, 3, 4].includes(k % 6) ? nameFor((k * 7919) % bigCount) : null);
       const ackMs: number[] = [];
-      const answers: { sent: number; url: string; list: boolean }[] = [];
+      const answers: { sent: number; url: string; list: boolean; expect: string | null; kind: string; text: string }[] = [];
       let errors = 0;
       const inflight: Promise<void>[] = [];
       const total = rate * seconds;
@@ -133,7 +156,7 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
               await res.arrayBuffer();
               ackMs.push(performance.now() - sentAt);
               if (res.status !== 200) errors++;
-              else answers.push({ sent: wallSent, url: responseUrl, list: k % 6 === 5 });
+              else answers.push({ sent: wallSent, url: responseUrl, list: k % 6 === 5, expect: expectedName(k), kind: KINDS[k % 6]!, text: query(k) });
             })
             .catch(() => {
               errors++;
@@ -147,11 +170,16 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
       const searchMs: number[] = [];
       const listMs: number[] = [];
       let unanswered = 0;
+      const missed = new Map<string, number>();
       const answerDeadline = Date.now() + 20_000;
       for (const a of answers) {
         try {
           const rec = await fake.waitForResponse(a.url, Math.max(1, answerDeadline - Date.now()));
           if (rec.status !== 200 || rec.problems.length) errors++;
+          if (a.expect && !JSON.stringify(rec.body).includes(a.expect)) {
+            missed.set(a.kind, (missed.get(a.kind) ?? 0) + 1);
+            if (process.env.BENCH_SHOW_MISSES) console.error(a.kind, JSON.stringify(a.text), JSON.stringify(rec.body).slice(0, 400));
+          }
           answerMs.push(rec.at - a.sent);
           (a.list ? listMs : searchMs).push(rec.at - a.sent);
         } catch {
@@ -174,13 +202,15 @@ export async function runSlackBench(): Promise<{ name: string; rows: Record<stri
             customers_target_ws: bigCount, workspaces: 10, requests: total, seconds: Math.round(elapsed * 10) / 10,
             ack_p50_ms: pct(ackMs, 50), ack_p99_ms: pct(ackMs, 99), answer_p50_ms: pct(answerMs, 50), answer_p99_ms: pct(answerMs, 99),
             search_answer_p50_ms: pct(searchMs, 50), search_answer_p99_ms: pct(searchMs, 99), list_answer_p50_ms: pct(listMs, 50), list_answer_p99_ms: pct(listMs, 99),
-            errors, unanswered, rss_before_mb: mb(rssBefore), rss_after_mb: mb(rssAfter), rss_peak_mb: peak,
+            errors, unanswered, lookups_missing_their_customer: [...missed].map(([kind, n]) => `${kind} ${n}`).join(', ') || 0, rss_before_mb: mb(rssBefore), rss_after_mb: mb(rssAfter), rss_peak_mb: peak, ...solo,
           },
         ],
         notes: [
           'ack = HTTP 200 from /slack/events (Bolt acks before the lookup); answer = the card or list arriving at the response_url.',
-          'The bot runs in its own process (bench/_slack_bot_proc.ts); rss_* are that process. Fake Slack and the load generator run in the bench process, on loopback.',
+          `The bot runs in its own process (bench/_slack_bot_proc.ts, node ${BOT_NODE_FLAGS}, as the bot role is deployed); rss_* are that process. Fake Slack and the load generator run in the bench process, on loopback.`,
           'search = name/domain/prefix/typo/#id lookups; list = at-risk / failing; every one is a bounded MongoDB query on an index (no in-process index).',
+          'solo_* = the answer time of each kind of lookup sent one at a time before the load (no queue in front of it).',
+          'lookups_missing_their_customer = name, domain, typo and #id answers that do not name the customer looked up.',
           'unanswered = lookups whose answer had not arrived 20 s after the last request.',
         ],
       };

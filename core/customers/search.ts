@@ -27,9 +27,14 @@ export interface SearchResult<T = any> {
 export const MAX_QUERY_LENGTH = 200;
 /** the best-overlapping candidates of those that get an edit-distance score */
 const FUZZY_CANDIDATES = 40;
-/** trigrams read per query, each read stopping at PROBE_CAP + 1 customers */
+/**
+ * Trigrams read per query, each read stopping at PROBE_CAP + 1 customers. The cap is wide:
+ * a sample of a gram's customers can miss the one meant ("ped umbrella 71271" among the 300
+ * names with "712"), and on the embedded engine a read costs its whole match anyway
+ * (README, engine notes), so a rare gram's full list costs about what 61 of it did.
+ */
 const MAX_PROBES = 3;
-const PROBE_CAP = 60;
+const PROBE_CAP = 400;
 /**
  * Time bound (maxTimeMS) of each trigram read: one that does not finish in PROBE_MS is too
  * common to help and yields nothing. Every other lookup is an index point or range read.

@@ -66,4 +66,17 @@ describe('customer search', () => {
   it('refuses an over-long query with a clear message', async () => {
     await expect(searchCustomers(ws, 'q'.repeat(1000))).rejects.toThrow(/too long/);
   });
+
+  it('finds the customer meant by a typo when its rarest trigrams are shared by a hundred others', async () => {
+    // Found by the Slack bench at 100,000 customers: "Ped Umbrella Energy 71271" answered with
+    // "Pied Umbrella Energy 11271", because each trigram read took a sample of its customers
+    // that missed the one meant. Here the 150 look-alikes come first in every posting.
+    const other = new Types.ObjectId();
+    await ensureDisplayIdCounter(other);
+    await createCustomers(other, Array.from({ length: 150 }, (_, i) => ({ name: `Pied Umbrella Energy ${i + 1}71271` })));
+    await createCustomers(other, [{ name: 'Pied Umbrella Energy 71271' }]);
+    const r = await searchCustomers(other, 'Ped Umbrella Energy 71271');
+    expect(r.match).toBe('fuzzy');
+    expect(r.customers[0].name).toBe('Pied Umbrella Energy 71271');
+  });
 });
