@@ -19,7 +19,7 @@ const nameFor = (i: number) => `${WORDS[i % 20]![0]!.toUpperCase()}${WORDS[i % 2
 const pct = (sorted: number[], p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
 const DAY = 86_400_000;
 
-async function seed(workspaceId: Types.ObjectId, n: number, owners: string[]): Promise<void> {
+export async function seed(workspaceId: Types.ObjectId, n: number, owners: string[]): Promise<void> {
   const coll = mongoose.connection.db!.collection('customers');
   const now = Date.now();
   for (let i = 0; i < n; i += 10_000) {

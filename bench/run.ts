@@ -38,7 +38,7 @@ async function runOne(file: string): Promise<boolean> {
       console.log(`  written ${path.relative(process.cwd(), out)}`);
     } catch (e) {
       ok = false;
-      console.error(`  ${name} failed: ${e instanceof Error ? e.stack : String(e)}`);
+      console.error(`  ${name} failed: ${e instanceof Error ? e.stack : String(e)}${e instanceof Error && e.cause ? `\n  cause: ${String((e.cause as Error).stack ?? e.cause)}` : ''}`);
     }
   }
   return ok;

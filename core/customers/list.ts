@@ -32,10 +32,10 @@ const SMALL_SET_MS = 40;
 const DEFAULT_STATUSES = ['active', 'at_risk'];
 
 type SortSpec = { key: ({ path: string } & KeyHints) | null; dir: 1 | -1 };
-const NAME = { path: 'name_lower', kind: 'string', width: 9, top: 0 } as const;
-const MRR = { path: 'billing.mrr', kind: 'number', width: 1_000, top: 100_000_000 } as const;
-const HEALTH = { path: 'health.score', kind: 'number', width: 1, top: 100 } as const;
-const UPDATED = { path: 'updatedAt', kind: 'date', width: 3_600_000, top: 0 } as const;
+const NAME = { path: 'name_lower', kind: 'string', nullable: false } as const; // a name is required
+const MRR = { path: 'billing.mrr', kind: 'number', nullable: true } as const;
+const HEALTH = { path: 'health.score', kind: 'number', nullable: true } as const;
+const UPDATED = { path: 'updatedAt', kind: 'date', nullable: false } as const; // set by mongoose timestamps
 export const SORTS: Record<string, SortSpec> = {
   name: { key: NAME, dir: 1 },
   '-mrr': { key: MRR, dir: -1 },
@@ -232,12 +232,7 @@ async function walkPage(ctx: ListContext): Promise<Found> {
 
 async function walkStatus(ctx: ListContext, status: string, dir: 1 | -1, from: Position | null, want: number, budget: number) {
   const key = ctx.sort.key;
-  const spec: WalkSpec = {
-    eq: { workspace_id: ctx.workspaceId, status },
-    key,
-    dir,
-    hint: key ? { workspace_id: 1, status: 1, [key.path]: 1, display_id: 1 } : { workspace_id: 1, status: 1, display_id: 1 },
-  };
+  const spec: WalkSpec = { eq: { workspace_id: ctx.workspaceId, status }, key, dir };
   const rows: any[] = [];
   let read = 0;
   let stoppedAt: Position | null = null;

@@ -1,6 +1,6 @@
 // The portal's customer list pages through the book in exactly the order one sorted MongoDB
 // read gives, for every sort, with filters, forwards (Next) and backwards (Previous), whether
-// it walks the indexes in windows (core/customers/walk.ts) or reads a small set whole; ties,
+// it walks the indexes by keyset (core/customers/walk.ts) or reads a small set whole; ties,
 // missing values and non-ASCII names included. Members see only their own customers.
 import { Types } from 'mongoose';
 import { beforeAll, describe, expect, it } from 'vitest';
