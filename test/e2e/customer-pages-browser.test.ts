@@ -78,7 +78,7 @@ async function signedIn(role: 'owner' | 'member', width: number) {
   const email = role === 'owner' ? 'olivia@book.example' : 'carl@book.example';
   const { link } = await inviteMember({ workspaceId, email, role });
   const page = await browser.newPage({ viewport: { width, height: 900 } });
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(30_000); // as the other browser suites: the full suite loads both cores; waits still fail with what they waited for
   await signInThrough(page, link); // the link only asks to confirm
   return page;
 }
