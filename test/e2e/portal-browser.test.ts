@@ -36,7 +36,7 @@ async function signIn(page: Awaited<ReturnType<typeof newPage>>, link: string) {
 /** A fresh browser context; waits fail after 10 s with what they waited for, not at the test timeout. */
 async function newPage() {
   const page = await browser.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(30_000);
   return page;
 }
 
