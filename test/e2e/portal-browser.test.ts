@@ -33,7 +33,7 @@ const shots = path.join(repoRoot, 'test-results');
 async function signIn(page: Awaited<ReturnType<typeof newPage>>, link: string) {
   await signInThrough(page, link);
 }
-/** A fresh browser context; waits fail after 10 s with what they waited for, not at the test timeout. */
+/** A fresh browser context; waits fail after 30 s with what they waited for, not at the test timeout. */
 async function newPage() {
   const page = await browser.newPage();
   page.setDefaultTimeout(30_000);
