@@ -2,19 +2,17 @@
 // with search and filters, the detail page with billing, health breakdown, contacts and a
 // status change, history.csv and exports; a member sees only the customers they own.
 // Screenshots go to test-results/.
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
-import { signInThrough } from '../helpers/browser.ts';
+import { launchChromium, screenshotDir, signInThrough } from '../helpers/browser.ts';
 import { until } from '../helpers/until.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { freePort } from '../../core/db/local-database.ts';
-import { repoRoot } from '../../core/paths.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { Contact } from '../../core/models/contact.ts';
 import { Activity } from '../../core/models/activity.ts';
@@ -26,7 +24,7 @@ useTestDatabase('customer_pages');
 let portal: PortalServer;
 let browser: Browser;
 let base = '';
-const shots = path.join(repoRoot, 'test-results');
+const shots = screenshotDir;
 let workspaceId = '';
 const ownerLink = 'owner';
 const memberLink = 'member';
@@ -39,11 +37,7 @@ beforeAll(async () => {
   process.env.APP_URL = base;
   resetEnvCache();
   portal = await startPortal({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  fs.mkdirSync(shots, { recursive: true });
+  browser = await launchChromium();
 
   const ws = await createWorkspace({ name: 'Book Co' });
   workspaceId = String(ws._id);

@@ -2,19 +2,18 @@
 // connected and synced, prints a sign-in link, and its Slack preview answers `/pivotal acme`
 // with the bot's real reply (a signed request to the bot, the reply read from the fake
 // Slack's response_url). Ctrl-C (SIGINT) stops it.
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/until.ts';
-import { signInThrough } from '../helpers/browser.ts';
+import { launchChromium, screenshotDir, signInThrough } from '../helpers/browser.ts';
 import { freePort } from '../../core/db/local-database.ts';
 import { repoRoot } from '../../core/paths.ts';
 
 let demo: ChildProcess | undefined;
 let browser: Browser | undefined;
-const shots = path.join(repoRoot, 'test-results');
+const shots = screenshotDir;
 
 afterAll(async () => {
   await browser?.close();
@@ -35,10 +34,7 @@ describe('npm run demo', () => {
     expect(text).toContain('Pivotal demo is ready');
     const link = /(http:\/\/127\.0\.0\.1:\d+\/login\/\S+)/.exec(text)![1]!;
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     await signInThrough(page, link);
@@ -52,7 +48,6 @@ describe('npm run demo', () => {
     const said = await reply.textContent();
     expect(said).toContain('Acme Corp');
     expect(said).toContain('acme.com');
-    fs.mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: path.join(shots, 'portal-demo-slack-1280.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(shots, 'portal-demo-slack-390.png'), fullPage: true });

@@ -1,12 +1,11 @@
 // The portal in a real browser (Debian's Chromium through playwright-core): the
 // sign-in link lands the owner on the workspace home; a used link shows a clear page.
 // Screenshots go to test-results/ for a person to look at.
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
-import { arrivedAt, signInThrough } from '../helpers/browser.ts';
+import { arrivedAt, launchChromium, screenshotDir, signInThrough } from '../helpers/browser.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
@@ -15,7 +14,6 @@ import { freePort } from '../../core/db/local-database.ts';
 import { Connection } from '../../core/models/connection.ts';
 import { SlackInstallation } from '../../core/models/slack.ts';
 import { encryptJson, encryptSecret } from '../../core/crypto.ts';
-import { repoRoot } from '../../core/paths.ts';
 import { startFakeStripe, type FakeStripe } from '../fakes/stripe.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { Customer } from '../../core/models/customer.ts';
@@ -28,7 +26,7 @@ useTestDatabase('portal_browser');
 let portal: PortalServer;
 let browser: Browser;
 let stripe: FakeStripe;
-const shots = path.join(repoRoot, 'test-results');
+const shots = screenshotDir;
 /** Opens a one-time link and confirms it, as a person does; lands on the workspace home. */
 async function signIn(page: Awaited<ReturnType<typeof newPage>>, link: string) {
   await signInThrough(page, link);
@@ -47,11 +45,7 @@ beforeAll(async () => {
   process.env.STRIPE_API_BASE_URL = stripe.url;
   resetEnvCache();
   portal = await startPortal({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  fs.mkdirSync(shots, { recursive: true });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -8,20 +8,17 @@
 // reconnect, the Slack page's test alert reaching the fake Slack, and members kept out of
 // admin pages and actions (403; a signed-out visitor 401).
 // Every page is saved at 1280 px and 390 px under test-results/.
-import fs from 'node:fs';
 import { Types } from 'mongoose';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
-import { arrivedAt, signInThrough } from '../helpers/browser.ts';
+import { arrivedAt, launchChromium, shoot, signInThrough } from '../helpers/browser.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { freePort } from '../../core/db/local-database.ts';
-import { repoRoot } from '../../core/paths.ts';
 import { startJobProcessor, type JobProcessor } from '../../core/jobs/agenda.ts';
 import { linkSlackTeam } from '../../core/slack/link.ts';
 import { Customer } from '../../core/models/customer.ts';
@@ -45,7 +42,6 @@ let connectionId = '';
 let base = '';
 let twinIds: Types.ObjectId[] = [];
 const saved = { ...process.env };
-const shots = path.join(repoRoot, 'test-results');
 const TEAM = 'T0PORTAL1';
 const ALERTS = 'C0ALERTS1';
 
@@ -57,16 +53,6 @@ async function newPage(link?: string) {
     await signInThrough(page, link);
   }
   return page;
-}
-
-/** The page as a person sees it, on a laptop and on a phone. */
-async function shoot(page: Page, name: string) {
-  await page.screenshot({ path: path.join(shots, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  // Responsive: nothing makes the page wider than the phone (wide tables scroll inside their cards).
-  expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at 390 px`).toBeLessThanOrEqual(390);
-  await page.screenshot({ path: path.join(shots, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 async function ownerPage() {
@@ -92,11 +78,7 @@ beforeAll(async () => {
   resetEnvCache();
   portal = await startPortal({ port, host: '127.0.0.1' });
   worker = await startJobProcessor({ jobs, name: 'portal-connections', processEveryMs: 200 });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  fs.mkdirSync(shots, { recursive: true });
+  browser = await launchChromium();
   workspaceId = String((await createWorkspace({ name: 'Portal Co', timezone: 'Europe/Paris' }))._id);
   await createCustomers(new Types.ObjectId(workspaceId), [{ name: 'Twin A', domain: 'twins.example' }, { name: 'Twin B', domain: 'twins.example' }]);
 }, 60_000);

@@ -1,26 +1,22 @@
 // The Salesforce source filter on /connections/:id in Chromium: an admin types a condition
 // with a picklist typo, saving refuses it with the reason, the corrected one is saved and
 // shown again; screenshots at 1280 and 390 px in test-results/.
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
-import { signInThrough } from '../helpers/browser.ts';
+import { launchChromium, shoot, signInThrough } from '../helpers/browser.ts';
 import { startFakeSalesforce, type FakeSalesforce } from '../fakes/salesforce.ts';
 import { startPortal, type PortalServer } from '../../portal/server.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
 import { inviteMember } from '../../core/auth/login.ts';
 import { resetEnvCache } from '../../core/env.ts';
 import { freePort } from '../../core/db/local-database.ts';
-import { repoRoot } from '../../core/paths.ts';
 import { connectSource } from '../../core/sync/connections.ts';
 import { Connection } from '../../core/models/connection.ts';
 
 useTestDatabase('salesforce_filter_browser');
 vi.setConfig({ testTimeout: 120_000 });
 const saved = { ...process.env };
-const shots = path.join(repoRoot, 'test-results');
 let sf: FakeSalesforce;
 let portal: PortalServer;
 let browser: Browser;
@@ -33,8 +29,7 @@ beforeAll(async () => {
   Object.assign(process.env, { APP_URL: base, SALESFORCE_CLIENT_ID: 'sf-cid', SALESFORCE_CLIENT_SECRET: 'sf-secret', SALESFORCE_LOGIN_URL: sf.url });
   resetEnvCache();
   portal = await startPortal({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-  fs.mkdirSync(shots, { recursive: true });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -44,14 +39,6 @@ afterAll(async () => {
   process.env = saved;
   resetEnvCache();
 });
-
-async function shoot(page: Page, name: string) {
-  await page.screenshot({ path: path.join(shots, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at 390 px`).toBeLessThanOrEqual(390);
-  await page.screenshot({ path: path.join(shots, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
 
 describe('the Salesforce source filter in the browser', () => {
   it('refuses a condition Salesforce would not match, naming the value, and saves the corrected one', async () => {
