@@ -187,8 +187,10 @@ describe('connecting HubSpot from the portal', () => {
     await page.getByLabel(`Target of row ${rows}`).selectOption(':custom');
     await page.getByLabel(`Custom field key of row ${rows}`).fill('segment');
     const preview = page.getByRole('table', { name: 'Mapping preview' });
-    await until(async () => (await preview.count()) > 0 && (await preview.locator('thead').textContent())!.includes('custom:segment'), 20_000, 'preview with the new column');
-    const cells = await preview.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr.lastElementChild as HTMLElement).innerText));
+    // The header can show the new column a render before the rows do: wait for both.
+    const lastCells = () => preview.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr.lastElementChild as HTMLElement).innerText));
+    await until(async () => (await preview.count()) > 0 && (await preview.locator('thead').textContent())!.includes('custom:segment') && (await lastCells()).every((c) => c === 'Enterprise' || c === 'SMB'), 20_000, 'preview with the new column');
+    const cells = await lastCells();
     expect(cells).toHaveLength(5);
     expect(cells.every((c) => c === 'Enterprise' || c === 'SMB')).toBe(true);
     await shoot(page, 'portal-mapping');
