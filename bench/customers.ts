@@ -8,6 +8,7 @@ import { createWorkspace } from '../core/workspaces/workspaces.ts';
 import { derivedSearchFields } from '../core/customers/customers.ts';
 import { noBilling } from '../core/billing/store.ts';
 import { MrrSnapshot } from '../core/models/health.ts';
+import { Counter } from '../core/models/counter.ts';
 import { recomputeWorkspaceHealth } from '../core/health/recompute.ts';
 import { inviteMember } from '../core/auth/login.ts';
 import { startPortal } from '../portal/server.ts';
@@ -18,6 +19,12 @@ const WORDS = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne
 const nameFor = (i: number) => `${WORDS[i % 20]![0]!.toUpperCase()}${WORDS[i % 20]!.slice(1)} ${WORDS[Math.floor(i / 20) % 20]} Labs ${i}`;
 const pct = (sorted: number[], p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
 const DAY = 86_400_000;
+/** a well-mixed integer of (i, salt): who owns a customer and its plan do not follow from its name */
+const mix = (i: number, salt: number) => {
+  let h = Math.imul(i ^ (salt * 0x9e3779b9), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+};
 
 export async function seed(workspaceId: Types.ObjectId, n: number, owners: string[]): Promise<void> {
   const coll = mongoose.connection.db!.collection('customers');
@@ -32,14 +39,15 @@ export async function seed(workspaceId: Types.ObjectId, n: number, owners: strin
       const mrr = j % 9 === 0 ? null : 5_000 + (j % 60) * 1_500;
       docs.push({
         _id, workspace_id: workspaceId, display_id: j + 1, name, domain, ...derivedSearchFields(name, domain),
-        status: j % 31 === 0 ? 'churned' : j % 13 === 0 ? 'at_risk' : 'active', owner_email: owners[j % owners.length], plan: ['Starter', 'Growth', 'Scale'][j % 3],
+        status: j % 31 === 0 ? 'churned' : j % 13 === 0 ? 'at_risk' : 'active', owner_email: owners[mix(j, 1) % owners.length], plan: ['Starter', 'Growth', 'Scale'][mix(j, 2) % 3],
         last_activity_at: j % 4 === 0 ? null : new Date(now - (j % 120) * DAY), source_created_at: new Date(now - (j % 1000) * DAY),
         health: { score: null, bucket: null, breakdown: [], computed_at: null }, sources: [], tags: [], custom_fields: {}, createdAt: new Date(), updatedAt: new Date(),
-        billing: { ...noBilling(), plan: ['Starter', 'Growth', 'Scale'][j % 3], mrr, payment_status: mrr == null ? 'none' : j % 23 === 0 ? 'failing' : j % 17 === 0 ? 'past_due' : 'paid', billing_started_at: mrr == null ? null : new Date(now - (j % 900) * DAY) },
+        billing: { ...noBilling(), plan: ['Starter', 'Growth', 'Scale'][mix(j, 2) % 3], mrr, payment_status: mrr == null ? 'none' : j % 23 === 0 ? 'failing' : j % 17 === 0 ? 'past_due' : 'paid', billing_started_at: mrr == null ? null : new Date(now - (j % 900) * DAY) },
       });
       if (mrr != null && j % 2 === 0) snaps.push({ workspace_id: workspaceId, customer_id: _id, day: '2000-01-01', mrr: mrr - 2_000 + (j % 5) * 1_000, at: new Date(now - 80 * DAY) });
     }
     await coll.insertMany(docs, { ordered: false });
+    await Counter.updateOne({ _id: `customer_display_id:${String(workspaceId)}` }, { $max: { seq: Math.min(n, i + 10_000) } }, { upsert: true });
     if (snaps.length) await MrrSnapshot.collection.insertMany(snaps, { ordered: false });
   }
 }
@@ -95,15 +103,17 @@ export async function runCustomersBench(): Promise<{ name: string; rows: Record<
       const perKind = Math.max(20, Math.round(100 * Math.min(1, scale)));
       for (const [label, qs, cookie] of kinds) {
         const times: number[] = [];
-        for (let k = 0; k < perKind; k++) {
+        // the first request of a list also takes its fences (core/customers/fences.ts): reported apart
+        for (let k = -1; k < perKind; k++) {
           const s = performance.now();
-          const res = await fetch(`${process.env.APP_URL}/customers?${qs(k)}`, { headers: { cookie } });
+          const res = await fetch(`${process.env.APP_URL}/customers?${qs(Math.max(k, 0))}`, { headers: { cookie } });
           await res.text();
           if (res.status !== 200) throw new Error(`${label}: HTTP ${res.status}`);
           times.push(performance.now() - s);
         }
+        const first = Math.round(times.shift()!);
         times.sort((a, b) => a - b);
-        rows.push({ measure: `GET /customers: ${label}`, result: `p50 ${pct(times, 50)} ms, p99 ${pct(times, 99)} ms`, peak_rss_mb: '' });
+        rows.push({ measure: `GET /customers: ${label}`, result: `p50 ${pct(times, 50)} ms, p99 ${pct(times, 99)} ms (first request ${first} ms)`, peak_rss_mb: '' });
       }
     } finally {
       await portal.stop();

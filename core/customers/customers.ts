@@ -3,7 +3,7 @@
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { Customer, CUSTOMER_STATUSES } from '../models/customer.ts';
-import { nextDisplayIds } from '../models/counter.ts';
+import { lastDisplayId, nextDisplayIds } from '../models/counter.ts';
 import { AppError } from '../errors.ts';
 import { lowerKey, searchGrams } from './text.ts';
 import { normalizeDomain } from '../domain.ts';
@@ -34,6 +34,17 @@ export async function createCustomers(workspaceId: Types.ObjectId, items: NewCus
     return { ...item, workspace_id: workspaceId, display_id: first + i, domain, ...derivedSearchFields(item.name, domain), billing: { ...noBilling(), ...billing } };
   });
   return Customer.insertMany(docs, { ordered: true });
+}
+
+/**
+ * The highest display id in the workspace: the counter's (one point read), else one sorted
+ * read for customers written without it. Ids above it may appear meanwhile.
+ */
+export async function highestDisplayId(workspaceId: Types.ObjectId): Promise<number> {
+  const counted = await lastDisplayId(workspaceId);
+  if (counted > 0) return counted;
+  const top = await Customer.findOne({ workspace_id: workspaceId }, { display_id: 1 }).sort({ display_id: -1 }).lean();
+  return top?.display_id ?? 0;
 }
 
 export const listFilters = z.object({

@@ -4,10 +4,11 @@
 //
 // Every read stays inside one index's bounds (README, engine notes): a small candidate set
 // (search hits, a member's book, one owner's customers) is read whole through its index and
-// sorted here; anything larger is walked per status in the sort's index order in bounded
-// windows (walk.ts), and the other filters are applied to the rows read. A walk reads at most
-// SCAN_BUDGET rows per page: a rare combination of filters may show a short page with a Next
-// link rather than read the whole book in one request.
+// sorted here; anything larger is walked per status in the sort's index order, one window
+// between two fences at a time (walk.ts, fences.ts), and the other filters are applied to the
+// rows read. A walk reads at most SCAN_BUDGET rows per page (5× that when those held no
+// match): a rare combination of filters may show a short page with a Next link rather than
+// read the whole book in one request.
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { Customer, CUSTOMER_STATUSES, PAYMENT_STATUSES, WITHOUT_SEARCH_KEYS } from '../models/customer.ts';
@@ -15,7 +16,9 @@ import { Workspace } from '../models/workspace.ts';
 import { AppError } from '../errors.ts';
 import { searchCustomers, unlessTimedOut } from './search.ts';
 import { customerView, type CustomerView } from './view.ts';
-import { keyOf, walkIndex, type KeyHints, type Position, type SortValue, type WalkSpec } from './walk.ts';
+import { walkIndex, type KeyHints, type Position, type WalkSpec } from './walk.ts';
+import { fencesFor } from './fences.ts';
+import { compareValues, keyOf } from './sort-value.ts';
 
 export interface PortalMember {
   workspaceId: string;
@@ -26,6 +29,8 @@ export interface PortalMember {
 export const PAGE_SIZE = 50;
 /** rows a walk may read for one page */
 const SCAN_BUDGET = 3_000;
+/** how much further a walk reads when its budget found nothing to show */
+const EMPTY_PAGE_FACTOR = 5;
 /** a candidate set this small is read whole and sorted here */
 const SMALL_SET = 500;
 const SMALL_SET_MS = 40;
@@ -46,6 +51,8 @@ export const SORTS: Record<string, SortSpec> = {
   '-updated': { key: UPDATED, dir: -1 },
 };
 export type SortKey = keyof typeof SORTS;
+/** every index order a list walks (fences are taken for all of them at once) */
+const SORT_PATHS = [...new Set(Object.values(SORTS).map((s) => s.key?.path ?? 'display_id'))];
 const BUCKETS = ['healthy', 'watch', 'at_risk', 'none'] as const;
 const cursorText = z.string().max(1_000).regex(/^[A-Za-z0-9_-]+$/, 'is not a page link this list made');
 
@@ -206,8 +213,10 @@ async function walkPage(ctx: ListContext): Promise<Found> {
   const skip = !from ? ((ctx.p.page ?? 1) - 1) * PAGE_SIZE : 0;
   const want = skip + PAGE_SIZE + 1;
   const dir = (backwards ? -ctx.sort.dir : ctx.sort.dir) as 1 | -1;
-  const budget = Math.ceil((SCAN_BUDGET + skip) / ctx.statuses.length);
-  const walks = await Promise.all(ctx.statuses.map((status) => walkStatus(ctx, status, dir, from, want, budget)));
+  const walkAll = (rows: number) => Promise.all(ctx.statuses.map((status) => walkStatus(ctx, status, dir, from, want, Math.ceil((rows + skip) / ctx.statuses.length))));
+  let walks = await walkAll(SCAN_BUDGET);
+  // rather than an empty page with only a Next link, read on once (windows make rows cheap)
+  if (walks.every((w) => !w.rows.length) && walks.some((w) => w.stoppedAt)) walks = await walkAll(SCAN_BUDGET * EMPTY_PAGE_FACTOR);
   const order = compareRows({ ...ctx.sort, dir });
   // a walk stopped by its budget may have unread rows before the others' later rows
   const stops = walks.filter((w) => w.stoppedAt).map((w) => w.stoppedAt!);
@@ -236,7 +245,8 @@ async function walkStatus(ctx: ListContext, status: string, dir: 1 | -1, from: P
   const rows: any[] = [];
   let read = 0;
   let stoppedAt: Position | null = null;
-  for await (const doc of walkIndex(spec, from)) {
+  const fences = await fencesFor(ctx.workspaceId, status, key?.path ?? 'display_id', SORT_PATHS);
+  for await (const doc of walkIndex(spec, from, fences, want)) {
     read++;
     if (ctx.accepts(doc)) rows.push(doc);
     if (rows.length >= want) break;
@@ -249,17 +259,6 @@ async function walkStatus(ctx: ListContext, status: string, dir: 1 | -1, from: P
 }
 
 const positionOf = (sort: SortSpec, c: any): Position => ({ k: sort.key ? keyOf(c, sort.key.path) : null, d: c.display_id });
-
-/** Index order of two values: null first, then numbers, strings by code point, dates. */
-function compareValues(a: SortValue, b: SortValue): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  if (a instanceof Date || b instanceof Date) return new Date(a as Date).getTime() - new Date(b as Date).getTime();
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'string' && typeof b === 'string') return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return typeof a === 'number' ? -1 : 1;
-}
 
 function comparePositions(sort: SortSpec, a: Position, b: Position): number {
   return sort.dir * (compareValues(a.k, b.k) || a.d - b.d);

@@ -31,3 +31,9 @@ export const ensureDisplayIdCounter = (workspaceId: Types.ObjectId | string) => 
 export async function nextDisplayIds(workspaceId: Types.ObjectId | string, count = 1): Promise<number> {
   return nextSequence(displayIdKey(workspaceId), count);
 }
+
+/** The last display id handed out in the workspace (0: none yet, or no counter). */
+export async function lastDisplayId(workspaceId: Types.ObjectId | string): Promise<number> {
+  const doc = await Counter.findById(displayIdKey(workspaceId)).lean<{ seq: number }>();
+  return doc?.seq ?? 0;
+}

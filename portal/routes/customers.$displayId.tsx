@@ -9,13 +9,15 @@ import { signedInMember } from '../session.server.ts';
 import { SubPage } from '../components/sub-page.tsx';
 import { expectedError } from '../forms.server.ts';
 import { money, HealthPill, StatusPill } from '../components/customer-bits.tsx';
+import { When } from '../components/when.tsx';
 
 export async function loader({ context, request, params }: LoaderFunctionArgs) {
   const pivotal = context.pivotal as PortalContext;
   const member = await signedInMember(pivotal, request);
   if (!member) throw redirect('/');
   try {
-    return json({ member: { email: member.email, role: member.role }, ...(await pivotal.customers.detail(member, params.displayId ?? '')) });
+    const detail = await pivotal.customers.detail(member, params.displayId ?? '');
+    return json({ member: { email: member.email, role: member.role }, workspace: await pivotal.workspaceFrame(member.workspaceId), ...detail });
   } catch (e) {
     if ((e as { code?: string }).code === 'not_found') throw json('No customer with this id in your book.', { status: 404 });
     throw e;
@@ -79,11 +81,11 @@ function fieldText(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC' : '—');
 const day = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString('en-US', { dateStyle: 'medium', timeZone: 'UTC' }) : '—');
 
 export default function CustomerPage() {
-  const { member, customer: c, health, contacts, activity, statuses, status_reason, win_back_at } = useLoaderData<typeof loader>();
+  const { member, workspace, customer: c, health, contacts, activity, statuses, status_reason, win_back_at } = useLoaderData<typeof loader>();
+  const tz = workspace.timezone;
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== 'idle';
   return (
@@ -113,7 +115,7 @@ export default function CustomerPage() {
             </>
           ) : null}
           <dt>Last synced</dt>
-          <dd>{when(c.last_synced_at)}</dd>
+          <dd><When at={c.last_synced_at} timezone={tz} /></dd>
           <dt>Source</dt>
           <dd>
             {c.sources.length
@@ -165,7 +167,7 @@ export default function CustomerPage() {
           ) : (
             <p className="muted">Not scored yet; scores are computed nightly at 02:00 and when a signal changes.</p>
           )}
-          {health.computed_at ? <p className="muted small">Computed {when(health.computed_at)}{c.status === 'churned' ? ' · frozen while churned' : ''}</p> : null}
+          {health.computed_at ? <p className="muted small">Computed <When at={health.computed_at} timezone={tz} />{c.status === 'churned' ? ' · frozen while churned' : ''}</p> : null}
         </section>
       </div>
       <CustomFields fields={c.custom_fields} tags={c.tags} />
@@ -240,7 +242,7 @@ export default function CustomerPage() {
               <tbody>
                 {activity.map((a, i) => (
                   <tr key={i}>
-                    <td className="small">{when(a.timestamp)}</td>
+                    <td className="small"><When at={a.timestamp} timezone={tz} /></td>
                     <td className="small">{a.actor}</td>
                     <td>{(a.event_type ?? '').replace(/_/g, ' ')}{a.field ? ` · ${a.field}` : ''}</td>
                     <td className="small">{a.old_value ?? '—'} → {a.new_value ?? '—'}</td>

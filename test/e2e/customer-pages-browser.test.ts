@@ -39,7 +39,7 @@ beforeAll(async () => {
   portal = await startPortal({ port, host: '127.0.0.1' });
   browser = await launchChromium();
 
-  const ws = await createWorkspace({ name: 'Book Co' });
+  const ws = await createWorkspace({ name: 'Book Co', timezone: 'Asia/Tokyo' });
   workspaceId = String(ws._id);
   await inviteMember({ workspaceId, email: 'olivia@book.example', role: 'owner' });
   await inviteMember({ workspaceId, email: 'carl@book.example', role: 'member' });
@@ -136,6 +136,8 @@ describe('customer pages', () => {
     expect((await Customer.findOne({ display_id: acmeDisplayId }).lean())!.status_reason).toBe('Champion <b>left</b>');
     await page.reload();
     await expect(page.locator('section[aria-label=Activity]').textContent()).resolves.toContain('olivia@book.example');
+    // times in the workspace's timezone, saying which
+    await expect(page.locator('section[aria-label=Activity] time').first().textContent()).resolves.toMatch(/GMT\+9$/);
     await page.screenshot({ path: path.join(shots, 'customer-detail-after-status.png'), fullPage: true });
 
     const csv = await page.request.get(`${base}/customers/${acmeDisplayId}/history.csv`);

@@ -10,6 +10,9 @@ import { inviteMember } from '../../core/auth/login.ts';
 import { createCustomers } from '../../core/customers/customers.ts';
 import { Customer } from '../../core/models/customer.ts';
 import { customerListPage, parseListParams, SORTS, type ListParams, type PortalMember } from '../../core/customers/list.ts';
+import { takeFences, type Fences } from '../../core/customers/fences.ts';
+import { walkIndex, type Position, type WalkSpec } from '../../core/customers/walk.ts';
+import { keyOf } from '../../core/customers/sort-value.ts';
 
 useTestDatabase('customer_list');
 let ws: Types.ObjectId;
@@ -105,5 +108,66 @@ describe('the customer list', () => {
     expect((await customerListPage(owner(), { sort: 'health', page: 3 })).rows.map((r) => r.display_id)).toEqual(want.slice(100, 150));
     expect(() => parseListParams(new URLSearchParams('after=not-json'))).toThrow(/not valid/);
     expect(() => parseListParams(new URLSearchParams('after=%7B%7D'))).toThrow(/after/);
+  });
+});
+
+describe('the list walk over fences', () => {
+  // Windows between fences (core/customers/fences.ts) only bound what each read costs: with
+  // fences of any step, fresh or stale after the book changed, the walk returns exactly what
+  // one sorted read does, from the start or from any position, both directions.
+  let fenceWs: Types.ObjectId;
+  const statusOf = (i: number) => (i % 4 === 0 ? 'at_risk' : 'active');
+  beforeAll(async () => {
+    fenceWs = (await createWorkspace({ name: 'Fence Co' }))._id;
+    await createCustomers(
+      fenceWs,
+      Array.from({ length: 400 }, (_, i) => ({
+        name: `${NAMES[i % NAMES.length]} ${i % 9}`,
+        domain: `f${i}.example`,
+        status: statusOf(i),
+        health: { score: i % 6 === 0 ? null : i % 3 === 0 ? 50 : i % 97, bucket: null, breakdown: [] }, // one heavy tie and nulls
+        billing: { mrr: i % 5 === 0 ? null : 1_000 * (i % 4), plan: null, payment_status: 'paid' as const },
+      })),
+    );
+  });
+
+  async function sortedRead(spec: WalkSpec): Promise<number[]> {
+    const order = spec.key ? { [spec.key.path]: spec.dir, display_id: spec.dir } : { display_id: spec.dir };
+    return (await Customer.find(spec.eq, { display_id: 1 }).sort(order as any).lean()).map((c) => c.display_id);
+  }
+  async function walked(spec: WalkSpec, from: Position | null, fences: Fences): Promise<number[]> {
+    const out: number[] = [];
+    for await (const doc of walkIndex(spec, from, fences)) out.push(doc.display_id);
+    return out;
+  }
+  async function checkEveryWay(fencesOf: (spec: WalkSpec) => Promise<Fences>) {
+    for (const [name, sort] of Object.entries(SORTS)) {
+      for (const dir of [1, -1] as const) {
+        const spec: WalkSpec = { eq: { workspace_id: fenceWs, status: 'active' }, key: sort.key, dir };
+        const fences = await fencesOf(spec);
+        const want = await sortedRead(spec);
+        expect(await walked(spec, null, fences), `${name} ${dir}`).toEqual(want);
+        const docs = await Customer.find({ workspace_id: fenceWs, display_id: { $in: [want[0]!, want[37]!, want[150]!, want.at(-2)!] } }).lean();
+        for (const doc of docs) {
+          const from: Position = { k: sort.key ? keyOf(doc, sort.key.path) : null, d: doc.display_id };
+          expect(await walked(spec, from, fences), `${name} ${dir} after #${doc.display_id}`).toEqual(want.slice(want.indexOf(doc.display_id) + 1));
+        }
+      }
+    }
+  }
+  const PATHS = [...new Set(Object.values(SORTS).map((s) => s.key?.path ?? 'display_id'))];
+  const takeFor = (step: number) => async (spec: WalkSpec) => (await takeFences(fenceWs, PATHS, step)).get(`active ${spec.key?.path ?? 'display_id'}`)!;
+
+  it('returns what a sorted read does, with fences of any step', async () => {
+    for (const step of [2, 17, 1_000]) await checkEveryWay(takeFor(step));
+  });
+
+  it('still does when the book changed after the fences were taken', async () => {
+    const stale = new Map<string, Fences>();
+    for (const [name, sort] of Object.entries(SORTS)) stale.set(name, await takeFor(5)({ eq: { workspace_id: fenceWs, status: 'active' }, key: sort.key, dir: 1 }));
+    await Customer.deleteMany({ workspace_id: fenceWs, display_id: { $gte: 100, $lt: 160 } });
+    await Customer.updateMany({ workspace_id: fenceWs, display_id: { $gte: 200, $lt: 260 } }, { $set: { name_lower: 'zzz moved', 'billing.mrr': 99_999, 'health.score': null } });
+    await createCustomers(fenceWs, Array.from({ length: 80 }, (_, i) => ({ name: `Aaa new ${i}`, domain: `n${i}.example`, status: 'active' as const, billing: { mrr: 500, plan: null, payment_status: 'paid' as const } })));
+    await checkEveryWay(async (spec) => stale.get(Object.entries(SORTS).find(([, s]) => s.key === spec.key)![0])!);
   });
 });

@@ -1,6 +1,7 @@
 // Health recompute against the database: scores and breakdowns stored, the MRR history
 // read for the trend, drop and bucket-change events raised once with their Activity rows,
 // churned customers frozen, and the change sweep rescoring only what changed.
+import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { createWorkspace } from '../../core/workspaces/workspaces.ts';
@@ -81,6 +82,18 @@ describe('health recompute', () => {
     expect(back!.win_back_at).toBeInstanceOf(Date);
     // the sweep's own health write is not a change: nothing left to rescore
     expect((await recomputeChangedHealth(ws._id)).scored).toBe(0);
+  });
+
+  it('scores a book larger than one read window, and customers created after the run counted ids', async () => {
+    const ws = await createWorkspace({ name: 'Big Book Co' });
+    const statusOf = (i: number) => (i % 10 === 0 ? ('churned' as const) : ('active' as const));
+    await createCustomers(ws._id, Array.from({ length: 2_345 }, (_, i) => ({ name: `Book ${i}`, status: statusOf(i), billing: { mrr: 1_000 + i, payment_status: 'paid' as const } })));
+    // a customer whose display id is past the counter (written by something that did not ask it)
+    await Customer.collection.insertOne({ ...(await Customer.findOne({ workspace_id: ws._id, status: 'active' }).lean())!, _id: new Types.ObjectId(), display_id: 9_999, health: { score: null, bucket: null, breakdown: [] } });
+    const summary = await recomputeWorkspaceHealth(ws._id);
+    expect(summary.scored).toBe(2_345 - 235 + 1);
+    expect(await Customer.countDocuments({ workspace_id: ws._id, status: 'active', 'health.score': null })).toBe(0);
+    expect(await Customer.countDocuments({ workspace_id: ws._id, status: 'churned', 'health.score': { $ne: null } })).toBe(0);
   });
 
   it('reads the MRR in force 90 days ago and writes a reading only when MRR changes', async () => {
