@@ -95,7 +95,7 @@ async function recordEndpointOutcome(endpointId: Types.ObjectId, ok: boolean, er
     await WebhookEndpoint.updateOne({ _id: endpointId }, { $set: { consecutive_failures: 0 } });
     return;
   }
-  const ep = await WebhookEndpoint.findOneAndUpdate({ _id: endpointId }, { $inc: { consecutive_failures: 1 } }, { new: true }).lean();
+  const ep = await WebhookEndpoint.findOneAndUpdate({ _id: endpointId }, { $inc: { consecutive_failures: 1 } }, { returnDocument: 'after' }).lean();
   if (!ep || ep.state !== 'enabled' || ep.consecutive_failures < DISABLE_AFTER_FAILURES) return;
   const reason = `Disabled after ${ep.consecutive_failures} consecutive failed deliveries (last: ${error ?? 'unknown error'}). Fix the receiver, then enable the endpoint and replay what failed.`;
   const res = await WebhookEndpoint.updateOne({ _id: endpointId, state: 'enabled' }, { $set: { state: 'disabled', disabled_at: new Date(), disabled_reason: reason } });
@@ -108,7 +108,7 @@ export async function attemptDelivery(deliveryId: string, attempt: number, now =
   const delivery = await WebhookDelivery.findOneAndUpdate(
     { _id: deliveryId, attempt_count: attempt - 1, status: { $in: ['pending', 'retrying'] } },
     { $set: { attempt_count: attempt } },
-    { new: true },
+    { returnDocument: 'after' },
   ).lean();
   if (!delivery) return 'skipped';
   const endpoint = await WebhookEndpoint.findById(delivery.endpoint_id).lean();

@@ -89,7 +89,7 @@ export async function getEndpoint(endpointId: string, workspaceId?: Types.Object
 export async function setEndpointEnabled(endpointId: string, workspaceId: Types.ObjectId | undefined, enabled: boolean): Promise<EndpointView> {
   const e = await getEndpoint(endpointId, workspaceId);
   const set = enabled ? { state: 'enabled', consecutive_failures: 0, disabled_at: null, disabled_reason: null } : { state: 'disabled', disabled_at: new Date(), disabled_reason: 'Disabled by an admin' };
-  return endpointView(await WebhookEndpoint.findOneAndUpdate({ _id: e._id }, { $set: set }, { new: true }).lean());
+  return endpointView(await WebhookEndpoint.findOneAndUpdate({ _id: e._id }, { $set: set }, { returnDocument: 'after' }).lean());
 }
 
 export async function deleteEndpoint(endpointId: string, workspaceId: Types.ObjectId | undefined): Promise<void> {
