@@ -95,7 +95,7 @@ customerSchema.index({ workspace_id: 1, owner_member_id: 1 });
 customerSchema.index({ workspace_id: 1, search_grams: 1 }); // typo-tolerant search (core/customers/search.ts)
 customerSchema.index({ workspace_id: 1, owner_email: 1 });
 customerSchema.index({ workspace_id: 1, 'billing.payment_status': 1, 'billing.mrr': -1 }); // Slack failing list
-// The portal list's sorts, walked per status by keyset (core/customers/walk.ts); display_id
+// The portal list's sorts, walked per status in windows between fences (core/customers/walk.ts); display_id
 // orders ties. The health one also serves the Slack at-risk list.
 customerSchema.index({ workspace_id: 1, status: 1, name_lower: 1, display_id: 1 });
 customerSchema.index({ workspace_id: 1, status: 1, 'billing.mrr': 1, display_id: 1 });
