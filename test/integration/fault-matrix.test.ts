@@ -32,6 +32,7 @@ let dbPort = 0;
 let db: RunningDatabase | null = null;
 let uri = '';
 const workers: ChildProcess[] = [];
+const workerLogs = new Map<ChildProcess, string[]>();
 const matrix: { fault: string; records: number; lost: number; duplicated: number; eventsUnprocessed: number; alertsDuplicated: number; note: string }[] = [];
 
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
@@ -46,10 +47,17 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 
 async function startWorker(fake: FakeHubspot): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/start.ts')], {
-    env: { ...process.env, MONGODB_URI: uri, PIVOTAL_ROLES: 'worker', HUBSPOT_API_BASE_URL: fake.url, PIVOTAL_PROVIDER_TIMEOUT_MS: '1500', PIVOTAL_SYNC_PAGES_PER_SLICE: '5', LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, MONGODB_URI: uri, PIVOTAL_ROLES: 'worker', HUBSPOT_API_BASE_URL: fake.url, PIVOTAL_PROVIDER_TIMEOUT_MS: '1500', PIVOTAL_SYNC_PAGES_PER_SLICE: '5', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   workers.push(child);
+  // the worker's warnings, kept to explain a scenario that does not finish
+  const tail: string[] = [];
+  workerLogs.set(child, tail);
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    tail.push(...chunk.split('\n').filter(Boolean).map((line) => line.slice(0, 600)));
+    tail.splice(0, Math.max(0, tail.length - 40));
+  });
   await until('worker heartbeat', async () => mongoose.connection.db!.collection('worker_heartbeats').findOne({ pid: child.pid }), 60_000);
   return child;
 }
@@ -78,7 +86,19 @@ async function finished(connectionId: string, timeoutMs = 120_000) {
     const run = await SyncRun.findOne({ connection_id: connectionId, kind: 'full' }).sort({ createdAt: -1 }).lean();
     if (run?.status === 'failed') throw new Error(`run failed: ${run.message}`);
     return run?.status === 'succeeded' ? run : null;
-  }, timeoutMs);
+  }, timeoutMs).catch(async (e) => {
+    throw new Error(`${e.message}\n${await whereItStands(connectionId)}`);
+  });
+}
+
+/** The run, the jobs, the heartbeats and the live workers' last warnings: what a stuck scenario shows. */
+async function whereItStands(connectionId: string): Promise<string> {
+  const database = mongoose.connection.db!;
+  const run = await SyncRun.findOne({ connection_id: connectionId, kind: 'full' }).sort({ createdAt: -1 }).lean();
+  const jobs = await database.collection('agenda_jobs').find({}, { projection: { name: 1, data: 1, lockedAt: 1, nextRunAt: 1, lastModifiedBy: 1, lastRunAt: 1, lastFinishedAt: 1, failCount: 1, failReason: 1 } }).toArray();
+  const beats = await database.collection('worker_heartbeats').find({}).toArray();
+  const logs = workers.filter((w) => w.exitCode === null && !w.signalCode).map((w) => `worker ${w.pid}:\n${(workerLogs.get(w) ?? []).join('\n')}`);
+  return [`now ${new Date().toISOString()}`, `run ${JSON.stringify(run)}`, `jobs ${JSON.stringify(jobs)}`, `heartbeats ${JSON.stringify(beats)}`, ...logs].join('\n');
 }
 
 async function record(fault: string, b: { ws: { _id: mongoose.Types.ObjectId }; n: number; connectionId: string }, note = '') {
